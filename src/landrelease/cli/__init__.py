@@ -1,0 +1,355 @@
+"""The `landrelease` command line: parses arguments, calls one Registry method, renders it."""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from landrelease.cli.common import (
+    DbOption,
+    JsonOption,
+    actor,
+    console,
+    print_json,
+    resolve_db,
+)
+from landrelease.domain.errors import LandreleaseError, ValidationError
+from landrelease.domain.records import KINDS
+
+app = typer.Typer(
+    name="landrelease",
+    help="Registry of explosive-ordnance hazards and land release, with full history.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+hazards_app = typer.Typer(help="List, show and change hazardous areas.", no_args_is_help=True)
+app.add_typer(hazards_app, name="hazards")
+
+KindOption = Annotated[
+    str,
+    typer.Option("--kind", help=f"Record kind: {'|'.join(KINDS)}.", show_default=True),
+]
+ReasonOption = Annotated[
+    str | None, typer.Option("--reason", help="Why: kept in the audit trail.")
+]
+
+
+def _open(db: str | None, *, create: bool = False):  # type: ignore[no-untyped-def]
+    from landrelease.registry import Registry
+
+    return Registry.open(resolve_db(db), create=create)
+
+
+@app.command()
+def init(
+    db: DbOption = None,
+    country: Annotated[str, typer.Option(help="ISO code of the country checks use.")] = "UA",
+    boundary: Annotated[
+        Path | None,
+        typer.Option(help="Polygon file of the country boundary (instead of its bounding box)."),
+    ] = None,
+) -> None:
+    """Create an empty registry (a GeoPackage file), or migrate an existing one."""
+    path = resolve_db(db)
+    with _open_create(path, country) as reg:
+        if boundary is not None:
+            reg.set_boundary(boundary, actor=actor())
+        console.print(f"Registry ready: [bold]{path}[/] (country {reg.country.code})")
+
+
+def _open_create(path: str, country: str):  # type: ignore[no-untyped-def]
+    from landrelease.registry import Registry
+
+    return Registry.open(path, create=True, country=country)
+
+
+@app.command("import")
+def import_(
+    path: Annotated[Path, typer.Argument(help="File to import (.geojson, .gpkg, .zip, .csv, "
+                                             ".xlsx, .parquet).")],
+    db: DbOption = None,
+    kind: KindOption = "hazards",
+    skip_invalid: Annotated[
+        Path | None,
+        typer.Option("--skip-invalid", help="Import the good records; write each bad one, "
+                     "with its reason, to this file."),
+    ] = None,
+    repair: Annotated[bool, typer.Option("--repair", help="Repair invalid polygons "
+                                         "(and report each change).")] = False,
+    reason: ReasonOption = None,
+    layer: Annotated[str | None, typer.Option(help="Layer of a GeoPackage to read.")] = None,
+) -> None:
+    """Import records from a file in one transaction: all of them, or none."""
+    from landrelease.registry import IMPORT_STEPS
+
+    with _open(db) as reg, Progress(
+        TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(), console=console, transient=True, disable=not console.is_terminal,
+    ) as bar:
+        task = bar.add_task(f"importing {path.name}", total=len(IMPORT_STEPS))
+        done: list[str] = []
+
+        def step(name: str) -> None:
+            done.append(name)
+            bar.update(task, completed=len(done) - 1, description=f"{name} {path.name}")
+
+        report = reg.import_file(
+            path, kind, actor=actor(), reason=reason, skip_invalid=skip_invalid, repair=repair,
+            layer=layer, progress=step,
+        )
+        bar.update(task, completed=len(IMPORT_STEPS))
+    console.print(f"Imported [bold]{report.imported}[/] {kind} from {path}")
+    if report.rejected:
+        console.print(
+            f"[yellow]Rejected {report.rejected} record(s); reasons written to "
+            f"{report.rejected_file}[/]"
+        )
+    for title, lines in (("Repaired", report.repairs), ("Warning", report.warnings)):
+        for line in lines[:20]:
+            console.print(f"{title}: {line}", markup=False)
+        if len(lines) > 20:
+            console.print(f"{title}: ... and {len(lines) - 20} more")
+
+
+@app.command()
+def export(
+    path: Annotated[Path, typer.Argument(help="Output file; its extension picks the format "
+                                             "(.gpkg, .geojson, .csv, .parquet, .xlsx, .zip).")],
+    db: DbOption = None,
+    kind: KindOption = "hazards",
+) -> None:
+    """Export every record of a kind to a file."""
+    with _open(db) as reg:
+        n = reg.export(path, kind)
+    console.print(f"Exported {n} {kind} to {path}")
+
+
+def _parse_bbox(text: str | None) -> tuple[float, float, float, float] | None:
+    if text is None:
+        return None
+    try:
+        parts = tuple(float(p) for p in text.split(","))
+    except ValueError:
+        parts = ()
+    if len(parts) != 4 or parts[0] > parts[2] or parts[1] > parts[3]:
+        raise ValidationError(
+            None, "--bbox", f"{text!r} is not MINX,MINY,MAXX,MAXY (lon/lat, min before max)"
+        )
+    return parts  # type: ignore[return-value]
+
+
+LIST_COLUMNS = ("ref", "name", "status", "hazard_type", "contamination", "land_use",
+                "admin_area", "reported_on", "area_m2", "version")
+
+
+@hazards_app.command("list")
+def hazards_list(
+    db: DbOption = None,
+    status: Annotated[str | None, typer.Option(help="Only areas with this status.")] = None,
+    bbox: Annotated[
+        str | None, typer.Option(help="Only areas meeting MINX,MINY,MAXX,MAXY (lon/lat).")
+    ] = None,
+    json: JsonOption = False,
+) -> None:
+    """List hazardous areas."""
+    box = _parse_bbox(bbox)
+    with _open(db) as reg:
+        cols = reg.hazard_columns(bbox=box, status=status, columns=LIST_COLUMNS)
+    n = len(cols["ref"])
+    if "contamination" in cols:
+        cols["contamination"] = [[p for p in (v or "").split(";") if p] for v in cols["contamination"]]
+    rows = [{c: cols[c][i] for c in LIST_COLUMNS} for i in range(n)]
+    if json:
+        print_json(rows)
+        return
+    table = Table(title=f"{n} hazardous area(s)")
+    for c in ("ref", "name", "status", "type", "contamination", "area (ha)", "version"):
+        table.add_column(c, justify="right" if c in ("area (ha)", "version") else "left")
+    for r in rows[:1000]:
+        table.add_row(r["ref"], r["name"] or "", r["status"], r["hazard_type"],
+                      ", ".join(r["contamination"]),
+                      f"{(r['area_m2'] or 0) / 1e4:,.2f}", str(r["version"]))
+    console.print(table)
+    if n > 1000:
+        console.print(f"... {n - 1000} more: use --json or 'landrelease export'")
+
+
+@hazards_app.command("show")
+def hazards_show(
+    ref: Annotated[str, typer.Argument(help="Reference of the area.")],
+    db: DbOption = None,
+    json: JsonOption = False,
+) -> None:
+    """Show one hazardous area with every field."""
+    from landrelease.registry import record_dict
+
+    with _open(db) as reg:
+        data = record_dict(reg.hazard(ref))
+    if json:
+        print_json(data)
+        return
+    _show_record(data)
+
+
+def _show_record(data: dict[str, Any]) -> None:
+    table = Table(show_header=False, title=data.get("ref"))
+    table.add_column("field", style="bold")
+    table.add_column("value")
+    for k, v in data.items():
+        if k == "geometry":
+            v = f"{v['type']} ({len(v['coordinates'])} part(s))" if v else ""
+        elif k == "area_m2" and v is not None:
+            v = f"{v:,.0f} m2 ({v / 1e4:,.2f} ha)"
+        elif isinstance(v, list):
+            v = ", ".join(map(str, v))
+        table.add_row(k, "" if v is None else str(v))
+    console.print(table)
+
+
+@hazards_app.command("set-status")
+def hazards_set_status(
+    ref: Annotated[str, typer.Argument(help="Reference of the area.")],
+    status: Annotated[str, typer.Argument(help="New status.")],
+    db: DbOption = None,
+    reason: ReasonOption = None,
+) -> None:
+    """Change an area's land-release status (the lifecycle rules apply)."""
+    with _open(db) as reg:
+        area = reg.set_status(ref, status, actor=actor(), reason=reason)
+    console.print(f"{area.ref}: status is now [bold]{area.status}[/] (version {area.version})")
+
+
+@app.command()
+def history(
+    ref: Annotated[str, typer.Argument(help="Reference of any record.")],
+    db: DbOption = None,
+    json: JsonOption = False,
+) -> None:
+    """Show every version of a record: when, who, why and what changed."""
+    with _open(db) as reg:
+        rows = reg.history(ref)
+    if json:
+        print_json(rows)
+        return
+    table = Table(title=f"history of {ref}")
+    for c in ("version", "at", "actor", "action", "reason", "changed"):
+        table.add_column(c)
+    for r in rows:
+        changed = ", ".join(
+            k if k == "geometry" or r["action"] == "create" else f"{k}: {v[0]} -> {v[1]}"
+            for k, v in r["changes"].items()
+        )
+        if r["action"] == "create":
+            changed = "created"
+        table.add_row(str(r["version"]), r["at"], r["actor"], r["action"], r["reason"] or "",
+                      changed)
+    console.print(table)
+
+
+@app.command()
+def revert(
+    ref: Annotated[str, typer.Argument(help="Reference of any record.")],
+    to_version: Annotated[int, typer.Option("--to-version", help="Version to restore.")],
+    db: DbOption = None,
+    reason: ReasonOption = None,
+) -> None:
+    """Restore a record to an earlier version (recorded as a new version)."""
+    with _open(db) as reg:
+        rec = reg.revert(ref, to_version, actor=actor(), reason=reason)
+    console.print(f"{ref}: restored version {to_version} as version {rec.version}")
+
+
+@app.command()
+def demo(
+    db: DbOption = None,
+    seed: Annotated[int, typer.Option(help="Seed of the synthetic scenario.")] = 20240501,
+) -> None:
+    """Build the synthetic demo registry over real Ukrainian settlements, then summarise it."""
+    from landrelease.demo import build_demo
+
+    path = resolve_db(db)
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+        console=console, transient=True, disable=not console.is_terminal,
+    ) as bar:
+        task = bar.add_task("building synthetic demo", total=None)
+
+        def step(name: str, done: int, total: int) -> None:
+            bar.update(task, description=name, completed=done, total=total)
+
+        summary = build_demo(path, seed=seed, progress=step)
+    _print_summary(path, summary)
+
+
+def _print_summary(path: str, summary: dict[str, Any]) -> None:
+    console.print(f"[bold]Synthetic demo registry[/] {path} (country {summary['country']}; "
+                  "invented data over real GeoNames settlements)")
+    table = Table(show_header=True)
+    table.add_column("records")
+    table.add_column("count", justify="right")
+    for k in KINDS:
+        table.add_row(k, str(summary[k]))
+    console.print(table)
+    status = Table(title="hazardous areas by status")
+    status.add_column("status")
+    status.add_column("areas", justify="right")
+    for k, v in sorted(summary["hazards_by_status"].items()):
+        status.add_row(k, str(v))
+    console.print(status)
+    console.print(f"Total hazardous area: {summary['hazard_area_km2']:,.1f} km2")
+    console.print(f"Try: landrelease hazards list --db {path} --status confirmed")
+
+
+def _mount_optional() -> None:
+    try:
+        from landrelease.cli.residual import app as residual_app
+    except ImportError:  # pragma: no cover - residual model not installed
+        return
+    app.add_typer(residual_app, name="residual")
+
+
+_mount_optional()
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Run the CLI: exit 0 on success, 2 on bad usage or input, 1 on anything unexpected."""
+    command = typer.main.get_command(app)
+    try:
+        result = command.main(args=argv, prog_name="landrelease", standalone_mode=False)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        sys.stderr.write("aborted\n")
+        sys.exit(1)
+    except typer.TyperException as exc:  # usage errors: Typer prints them, exit 2
+        show = getattr(exc, "show", None)
+        if show is not None:
+            show()
+        else:
+            sys.stderr.write(f"error: {_one_line(exc.format_message())}\n")
+        sys.exit(exc.exit_code)
+    except LandreleaseError as exc:
+        sys.stderr.write(f"error: {_one_line(str(exc))}\n")
+        sys.exit(2)
+    except Exception as exc:  # noqa: BLE001 - the last guard: one line, exit 1
+        if os.environ.get("LANDRELEASE_DEBUG"):
+            traceback.print_exc()
+        sys.stderr.write(
+            f"unexpected error: {type(exc).__name__}: {_one_line(str(exc))} "
+            "(set LANDRELEASE_DEBUG=1 for details)\n"
+        )
+        sys.exit(1)
+    sys.exit(result if isinstance(result, int) else 0)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())

@@ -1,0 +1,277 @@
+"""Geometry checks and equal-area measurement, vectorised over arrays of shapely geometries.
+
+Geometry is held in EPSG:4326 (lon, lat). Areas are measured in a Lambert azimuthal equal-area
+projection centred on the country, never in degrees.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Literal
+
+import numpy as np
+import shapely
+from pyproj import Transformer
+
+GeometryKind = Literal["polygon", "point"]
+
+_POLYGONAL = {"Polygon", "MultiPolygon"}
+_JUMP_KM = 5.0  # GICHD geocheck flags a vertex more than 5 km from its neighbour
+
+
+@dataclass(frozen=True)
+class Country:
+    """A country's code, name and bounding box (lon/lat), the default extent for checks."""
+
+    code: str
+    name: str
+    bbox: tuple[float, float, float, float]
+    boundary: shapely.Geometry | None = field(default=None, compare=False)
+
+    @property
+    def centre(self) -> tuple[float, float]:
+        minx, miny, maxx, maxy = self.bbox
+        return (minx + maxx) / 2, (miny + maxy) / 2
+
+
+COUNTRIES: dict[str, Country] = {
+    # Ukraine's extent incl. Crimea and the Donbas, rounded outwards (Natural Earth admin 0).
+    "UA": Country("UA", "Ukraine", (22.13, 44.38, 40.23, 52.38)),
+}
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One bad value found by a check: the row (0-based), the field and what is wrong."""
+
+    row: int
+    field: str
+    message: str
+
+
+@dataclass
+class GeometryReport:
+    """Result of `check_geometries`: geometries (repaired where asked), problems, notes."""
+
+    geometries: np.ndarray
+    problems: list[Problem]
+    repairs: list[Problem]
+    warnings: list[Problem]
+
+
+def _fmt(x: float, y: float) -> str:
+    return f"({x:.5f}, {y:.5f})"
+
+
+_REASON_AT = re.compile(r"^(?P<what>[^\[]+)\[(?P<x>[-\d.eE+]+) (?P<y>[-\d.eE+]+)\]")
+
+
+def _describe_invalid(reason: str) -> str:
+    m = _REASON_AT.match(reason)
+    if not m:
+        return f"geometry is invalid ({reason})"
+    what = m.group("what").strip().lower()
+    at = _fmt(float(m.group("x")), float(m.group("y")))
+    if "self-intersection" in what:
+        return f"geometry self-intersects at {at}"
+    if "too few points" in what:
+        return f"geometry has too few points near {at} (a polygon needs 3 distinct vertices)"
+    return f"geometry is invalid: {what} at {at}"
+
+
+def check_geometries(
+    geoms: np.ndarray,
+    kind: GeometryKind,
+    country: Country,
+    *,
+    required: bool = True,
+    repair: bool = False,
+) -> GeometryReport:
+    """Return the checked geometries with every problem, repair and warning found.
+
+    Checks, in this order per row: missing or empty; wrong type; outside the country (with a
+    hint when swapping lat/lon would put it inside); invalid (self-intersection, too few
+    points: repaired with `make_valid` only when `repair`). Warns of vertex jumps over 5 km.
+    """
+    geoms = np.asarray(geoms, dtype=object).copy()
+    n = len(geoms)
+    problems: list[Problem] = []
+    repairs: list[Problem] = []
+    warnings: list[Problem] = []
+    bad = np.zeros(n, dtype=bool)
+
+    missing = shapely.is_missing(geoms)
+    empty = np.zeros(n, dtype=bool)
+    empty[~missing] = shapely.is_empty(geoms[~missing])
+    for i in np.flatnonzero(missing | empty):
+        if required or empty[i]:
+            problems.append(Problem(int(i), "geometry", "geometry is missing or empty"))
+            bad[i] = True
+    present = ~(missing | empty)
+
+    type_ids = np.full(n, -1)
+    type_ids[present] = shapely.get_type_id(geoms[present])
+    if kind == "polygon":
+        ok_type = np.isin(type_ids, (3, 6))
+        wanted = "a Polygon or MultiPolygon"
+    else:
+        ok_type = type_ids == 0
+        wanted = "a Point"
+    for i in np.flatnonzero(present & ~ok_type):
+        problems.append(
+            Problem(int(i), "geometry", f"geometry is a {geoms[i].geom_type}; expected {wanted}")
+        )
+        bad[i] = True
+
+    check = np.flatnonzero(present & ok_type)
+    if len(check):
+        bounds = shapely.bounds(geoms[check])
+        minx, miny, maxx, maxy = country.bbox
+        inside = (
+            (bounds[:, 0] >= minx) & (bounds[:, 2] <= maxx)
+            & (bounds[:, 1] >= miny) & (bounds[:, 3] <= maxy)
+        )
+        swapped = (
+            (bounds[:, 1] >= minx) & (bounds[:, 3] <= maxx)
+            & (bounds[:, 0] >= miny) & (bounds[:, 2] <= maxy)
+        )
+        if country.boundary is not None:
+            inside &= shapely.intersects(country.boundary, geoms[check])
+        for j in np.flatnonzero(~inside):
+            i = int(check[j])
+            x, y = bounds[j, 0], bounds[j, 1]
+            if swapped[j]:
+                msg = (
+                    f"coordinates {_fmt(x, y)} look like swapped lat/lon: lon {x:.5f} is a "
+                    f"latitude in {country.name}; put longitude first (x = lon, y = lat)"
+                )
+            else:
+                msg = (
+                    f"geometry at {_fmt(x, y)} lies outside {country.name} "
+                    f"(lon {minx}..{maxx}, lat {miny}..{maxy}); check the coordinates and CRS"
+                )
+            problems.append(Problem(i, "geometry", msg))
+            bad[i] = True
+        check = check[inside]
+
+    if len(check):
+        valid = shapely.is_valid(geoms[check])
+        invalid = check[~valid]
+        reasons = shapely.is_valid_reason(geoms[invalid]) if len(invalid) else []
+        for i, reason in zip(invalid, reasons, strict=True):
+            i = int(i)
+            what = _describe_invalid(str(reason))
+            if repair and kind == "polygon":
+                fixed = _repair_polygon(geoms[i])
+                if fixed is None:
+                    problems.append(
+                        Problem(i, "geometry", f"{what}; --repair left no polygon area")
+                    )
+                    bad[i] = True
+                    continue
+                before = area_m2(np.array([geoms[i]]), country)[0]
+                after = area_m2(np.array([fixed]), country)[0]
+                repairs.append(
+                    Problem(
+                        i,
+                        "geometry",
+                        f"repaired: {what}; now a {fixed.geom_type} of {len(_parts(fixed))} "
+                        f"part(s), area {before:,.0f} -> {after:,.0f} m2",
+                    )
+                )
+                geoms[i] = fixed
+            else:
+                problems.append(Problem(i, "geometry", f"{what}; use --repair to fix it"))
+                bad[i] = True
+
+    ok = np.flatnonzero(~bad & present)
+    if kind == "polygon" and len(ok):
+        for i, km in vertex_jumps(geoms[ok]):
+            warnings.append(
+                Problem(
+                    int(ok[i]), "geometry",
+                    f"a vertex lies {km:.1f} km from its neighbour (over {_JUMP_KM:g} km): "
+                    "a mistyped coordinate?",
+                )
+            )
+    return GeometryReport(geoms, problems, repairs, warnings)
+
+
+def _parts(g: shapely.Geometry) -> list[shapely.Geometry]:
+    return list(g.geoms) if hasattr(g, "geoms") else [g]
+
+
+def _repair_polygon(g: shapely.Geometry) -> shapely.Geometry | None:
+    fixed = shapely.make_valid(g)
+    polys = [p for p in _flatten(fixed) if p.geom_type in _POLYGONAL and not p.is_empty]
+    if not polys:
+        return None
+    out = shapely.union_all(polys)
+    return out if out.geom_type in _POLYGONAL else None
+
+
+def _flatten(g: shapely.Geometry) -> list[shapely.Geometry]:
+    if g.geom_type in ("GeometryCollection", "MultiPolygon"):
+        return [p for part in g.geoms for p in _flatten(part)]
+    return [g]
+
+
+def vertex_jumps(geoms: np.ndarray, limit_km: float = _JUMP_KM) -> list[tuple[int, float]]:
+    """Return (index, km) for each geometry with consecutive vertices over `limit_km` apart."""
+    coords, idx = shapely.get_coordinates(geoms, return_index=True)
+    if len(coords) < 2:
+        return []
+    same = idx[1:] == idx[:-1]
+    lat = np.radians((coords[1:, 1] + coords[:-1, 1]) / 2)
+    dx = (coords[1:, 0] - coords[:-1, 0]) * np.cos(lat) * 111.32
+    dy = (coords[1:, 1] - coords[:-1, 1]) * 110.57
+    d = np.hypot(dx, dy)
+    hits = same & (d > limit_km)
+    out: dict[int, float] = {}
+    for k in np.flatnonzero(hits):
+        g = int(idx[k])
+        out[g] = max(out.get(g, 0.0), float(d[k]))
+    return sorted(out.items())
+
+
+@lru_cache(maxsize=8)
+def _equal_area(lon0: float, lat0: float) -> Transformer:
+    return Transformer.from_crs(
+        "EPSG:4326", f"+proj=laea +lat_0={lat0} +lon_0={lon0} +datum=WGS84 +units=m", always_xy=True
+    )
+
+
+def area_m2(geoms: np.ndarray, country: Country) -> np.ndarray:
+    """Return each geometry's area in m2, measured in an equal-area projection of the country."""
+    tr = _equal_area(*country.centre)
+
+    def project(xy: np.ndarray) -> np.ndarray:
+        x, y = tr.transform(xy[:, 0], xy[:, 1])
+        return np.column_stack([x, y])
+
+    projected = shapely.transform(np.asarray(geoms, dtype=object), project)
+    return np.asarray(shapely.area(projected), dtype=float)
+
+
+def promote_to_multi(geoms: np.ndarray) -> np.ndarray:
+    """Return polygons as single-part MultiPolygons (the store's column type); others as given."""
+    geoms = np.asarray(geoms, dtype=object).copy()
+    is_poly = shapely.get_type_id(geoms) == 3
+    if is_poly.any():
+        geoms[is_poly] = shapely.multipolygons(geoms[is_poly, None])
+    return geoms
+
+
+def geometry_keys(geoms: np.ndarray) -> list[str | None]:
+    """Return a key per geometry, equal for the same shape whatever its vertex order or start."""
+    geoms = np.asarray(geoms, dtype=object)
+    out: list[str | None] = [None] * len(geoms)
+    present = np.flatnonzero(~shapely.is_missing(geoms))
+    if len(present):
+        wkbs = shapely.to_wkb(shapely.normalize(promote_to_multi(geoms[present])))
+        for i, w in zip(present, wkbs, strict=True):
+            out[int(i)] = hashlib.blake2b(w, digest_size=12).hexdigest()
+    return out

@@ -1,0 +1,698 @@
+"""The registry: the one public API of landrelease, used by the CLI, the service and notebooks.
+
+Each method is one use case: it sequences store and domain calls in one unit of work, and holds
+no rule of its own (the rules live in `domain/`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from landrelease.domain import lifecycle
+from landrelease.domain.codes import ActivityStatus, ActivityType, HazardType, Status
+from landrelease.domain.errors import LandreleaseError, NotFound, ValidationError
+from landrelease.domain.geometry import (
+    COUNTRIES,
+    Country,
+    Problem,
+    area_m2,
+    check_geometries,
+    geometry_keys,
+    promote_to_multi,
+)
+from landrelease.domain.records import (
+    ACCIDENTS,
+    ACTIVITIES,
+    EVENTS,
+    HAZARDS,
+    ITEMS,
+    KINDS,
+    Activity,
+    ContaminationEvent,
+    HazardArea,
+    Item,
+    RecordKind,
+    kind_named,
+)
+from landrelease.domain.validate import (
+    check_activity_dates,
+    check_event_ranges,
+    prepare_columns,
+)
+from landrelease.store import Columns, Store, open_store
+
+Progress = Callable[[str], None]
+
+IMPORT_STEPS = ("reading", "checking", "writing")
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")[:-4] + "Z"
+
+
+@dataclass
+class ImportReport:
+    """What an import did: records written, records rejected (and where), repairs, warnings."""
+
+    kind: str
+    source: str
+    refs: list[str] = field(default_factory=list)
+    rejected: int = 0
+    rejected_file: str | None = None
+    repairs: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    ignored_columns: list[str] = field(default_factory=list)
+
+    @property
+    def imported(self) -> int:
+        return len(self.refs)
+
+
+def _label(i: int, refs: Sequence[Any]) -> str:
+    ref = refs[i] if i < len(refs) else None
+    return f"{ref} (row {i + 1})" if ref else f"row {i + 1}"
+
+
+class Registry:
+    """A registry of hazardous areas and everything done about them, with full history."""
+
+    def __init__(self, store: Store, country: Country) -> None:
+        self.store = store
+        self.country = country
+
+    # -- opening ---------------------------------------------------------------------------
+
+    @classmethod
+    def open(
+        cls, url: str | Path, *, create: bool = False, country: str | None = None
+    ) -> Registry:
+        """Open the registry at `url` (a .gpkg path or database URL); `create` makes it."""
+        store = open_store(url, create=create)
+        try:
+            code = store.setting("country")
+            if code is None or (create and country):
+                code = (country or "UA").upper()
+                if code not in COUNTRIES:
+                    raise ValidationError(
+                        None, "country", f"unknown country {code!r}; known: {', '.join(COUNTRIES)}"
+                    )
+                with store.transaction() as conn:
+                    store.set_setting(conn, "country", code)
+            boundary = store.setting("boundary_wkt")
+            ctry = COUNTRIES[code]
+            if boundary:
+                ctry = dataclasses.replace(ctry, boundary=shapely.from_wkt(boundary))
+        except BaseException:
+            store.close()
+            raise
+        return cls(store, ctry)
+
+    def close(self) -> None:
+        self.store.close()
+
+    def __enter__(self) -> Registry:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def set_boundary(self, path: str | Path, *, actor: str) -> None:
+        """Use the polygon(s) of a boundary file, not the bounding box, for the country check."""
+        from landrelease.io import read_features, to_wgs84
+
+        gdf = to_wgs84(read_features(path))
+        boundary = shapely.union_all(gdf.geometry.values)
+        if boundary.is_empty or boundary.geom_type not in ("Polygon", "MultiPolygon"):
+            raise ValidationError(str(path), "geometry", "a boundary file needs polygons")
+        with self.store.transaction() as conn:
+            self.store.set_setting(conn, "boundary_wkt", boundary.wkt)
+            self.store.set_setting(conn, "boundary_source", f"{path} (set by {actor})")
+        self.country = dataclasses.replace(self.country, boundary=boundary)
+
+    # -- imports ---------------------------------------------------------------------------
+
+    def import_file(
+        self,
+        path: str | Path,
+        kind: str = "hazards",
+        *,
+        actor: str,
+        reason: str | None = None,
+        skip_invalid: str | Path | None = None,
+        repair: bool = False,
+        layer: str | None = None,
+        progress: Progress | None = None,
+    ) -> ImportReport:
+        """Import every record of a file in one transaction: all land, or none (see ImportReport).
+
+        With `skip_invalid`, the good records land and each bad one is written to that file
+        with its reason.
+        """
+        from landrelease.io import read_features
+
+        step = progress or (lambda _s: None)
+        step("reading")
+        gdf = read_features(path, layer=layer)
+        return self._import_frame(
+            kind_named(kind), gdf, actor=actor, reason=reason, skip_invalid=skip_invalid,
+            repair=repair, source=str(path), progress=step,
+        )
+
+    def add_records(
+        self,
+        kind: str,
+        records: Iterable[dict[str, Any]] | gpd.GeoDataFrame,
+        *,
+        actor: str,
+        reason: str | None = None,
+        repair: bool = False,
+    ) -> list[str]:
+        """Add records (dicts with a shapely "geometry", or a GeoDataFrame); return their refs."""
+        if isinstance(records, gpd.GeoDataFrame):
+            gdf = records
+        else:
+            rows = list(records)
+            gdf = gpd.GeoDataFrame(
+                pd.DataFrame([{k: v for k, v in r.items() if k != "geometry"} for r in rows]),
+                geometry=[r.get("geometry") for r in rows],
+                crs="EPSG:4326",
+            )
+        report = self._import_frame(
+            kind_named(kind), gdf, actor=actor, reason=reason, repair=repair, source="api"
+        )
+        return report.refs
+
+    def _import_frame(
+        self,
+        kind: RecordKind,
+        gdf: gpd.GeoDataFrame,
+        *,
+        actor: str,
+        reason: str | None,
+        source: str,
+        repair: bool = False,
+        skip_invalid: str | Path | None = None,
+        progress: Progress | None = None,
+    ) -> ImportReport:
+        from landrelease.io import to_wgs84
+
+        step = progress or (lambda _s: None)
+        step("checking")
+        report = ImportReport(kind.name, source)
+        gdf = gdf.reset_index(drop=True)
+        n = len(gdf)
+        prepared = prepare_columns(kind, gdf)
+        cols = prepared.columns
+        problems = list(prepared.problems)
+        report.ignored_columns = prepared.ignored
+        if prepared.ignored:
+            report.warnings.append(
+                f"columns not in the {kind.name} data model were ignored: "
+                + ", ".join(prepared.ignored)
+            )
+
+        geoms: np.ndarray | None = None
+        if kind.geometry:
+            if gdf.geometry.name in gdf.columns and gdf.crs is not None:
+                gdf = to_wgs84(gdf)
+            raw = np.asarray(gdf.geometry.values, dtype=object) if "geometry" in gdf else (
+                np.full(n, None, dtype=object)
+            )
+            checked = check_geometries(
+                raw, kind.geometry, self.country, required=kind.geometry_required, repair=repair
+            )
+            problems += checked.problems
+            geoms = checked.geometries
+            if kind.geometry == "polygon":
+                ok = ~shapely.is_missing(geoms)
+                geoms[ok] = promote_to_multi(geoms[ok])
+            refs_for_label = cols["ref"]
+            report.repairs = [f"{_label(p.row, refs_for_label)}: {p.message}" for p in checked.repairs]
+            report.warnings += [
+                f"{_label(p.row, refs_for_label)}: {p.message}" for p in checked.warnings
+            ]
+            cols["geometry"] = geoms
+
+        with self.store.reading() as conn:
+            problems += self._cross_checks(kind, cols, conn)
+
+        bad = sorted({p.row for p in problems})
+        if problems and skip_invalid is None:
+            problems.sort(key=lambda p: p.row)
+            first = problems[0]
+            more = len(problems) - 1
+            tail = (
+                f" ({more} more problem(s) in {len(bad)} record(s); fix them, or import the "
+                "good records with --skip-invalid FILE)" if more else ""
+            )
+            raise ValidationError(_label(first.row, cols["ref"]), first.field, first.message + tail)
+
+        if problems:
+            assert skip_invalid is not None
+            self._write_rejects(gdf, problems, skip_invalid)
+            report.rejected = len(bad)
+            report.rejected_file = str(skip_invalid)
+            keep = np.setdiff1d(np.arange(n), bad)
+            cols = {k: (v[keep] if isinstance(v, np.ndarray) else [v[i] for i in keep])
+                    for k, v in cols.items()}
+
+        step("writing")
+        if not len(cols["ref"]):
+            return report
+        if kind is HAZARDS:
+            cols["area_m2"] = area_m2(cols["geometry"], self.country).tolist()
+            cols["geom_key"] = geometry_keys(cols["geometry"])
+        if kind.geometry == "polygon" and len(cols["ref"]) > 1:
+            order = np.argsort(
+                gpd.GeoSeries(cols["geometry"]).hilbert_distance(
+                    total_bounds=self.country.bbox
+                ).to_numpy(),
+                kind="stable",
+            )
+            cols = {k: (v[order] if isinstance(v, np.ndarray) else [v[i] for i in order])
+                    for k, v in cols.items()}
+        at = _now()
+        with self.store.transaction() as conn:
+            cols["ref"] = self._assign_refs(kind, cols, conn)
+            self.store.insert(conn, kind, cols, at=at, actor=actor, reason=reason, batch=source)
+        report.refs = list(cols["ref"])
+        return report
+
+    def _cross_checks(self, kind: RecordKind, cols: Columns, conn: Any) -> list[Problem]:
+        problems: list[Problem] = []
+        refs = cols["ref"]
+        seen: dict[str, int] = {}
+        existing = self.store.column_values(kind, "ref", conn) if any(refs) else set()
+        for i, ref in enumerate(refs):
+            if ref is None:
+                continue
+            if ref in existing:
+                problems.append(Problem(i, "ref", f"ref {ref} is already in the registry"))
+            elif ref in seen:
+                problems.append(
+                    Problem(i, "ref", f"ref {ref} appears twice in this batch (rows {seen[ref] + 1} and {i + 1})")
+                )
+            else:
+                seen[ref] = i
+        if kind is HAZARDS:
+            good = [i for i, s in enumerate(cols["status"]) if s is not None]
+            for i in good:
+                try:
+                    lifecycle.check_new(refs[i] or f"row {i + 1}", Status(cols["status"][i]),
+                                        cols["evidence"][i])
+                except LandreleaseError as exc:
+                    problems.append(Problem(i, "status", str(exc).split(": ", 1)[1]))
+            keys = geometry_keys(cols["geometry"])
+            stored = self.store.refs_by_key(conn, [k for k in keys if k])
+            first_seen: dict[str, int] = {}
+            for i, k in enumerate(keys):
+                if k is None:
+                    continue
+                if k in stored:
+                    problems.append(Problem(
+                        i, "geometry",
+                        f"probable duplicate: the same geometry is already stored as {stored[k]}"))
+                elif k in first_seen:
+                    problems.append(Problem(
+                        i, "geometry",
+                        f"probable duplicate: the same geometry as row {first_seen[k] + 1} of this batch"))
+                else:
+                    first_seen[k] = i
+        if "area_ref" in kind.field_names:
+            area_refs = {r for r in cols["area_ref"] if r}
+            known = self._existing_refs(HAZARDS, area_refs, conn)
+            for i, r in enumerate(cols["area_ref"]):
+                if r and r not in known:
+                    problems.append(Problem(i, "area_ref", f"no hazard area {r} in the registry"))
+        if kind is ITEMS:
+            act_refs = {r for r in cols["activity_ref"] if r}
+            known = self._existing_refs(ACTIVITIES, act_refs, conn)
+            for i, r in enumerate(cols["activity_ref"]):
+                if r and r not in known:
+                    problems.append(Problem(i, "activity_ref", f"no activity {r} in the registry"))
+        if kind is EVENTS:
+            problems += check_event_ranges(cols)
+            profiles = _profile_ids()
+            if profiles is not None:
+                for i, p in enumerate(cols["profile_id"]):
+                    if p and p not in profiles:
+                        problems.append(Problem(
+                            i, "profile_id",
+                            f"unknown device profile {p!r}; see 'landrelease residual profiles'"))
+        if kind is ACTIVITIES:
+            problems += check_activity_dates(cols)
+        return problems
+
+    def _existing_refs(self, kind: RecordKind, refs: set[str], conn: Any) -> set[str]:
+        if not refs:
+            return set()
+        found = self.store.select(
+            kind, columns=["ref"], where={"ref": tuple(refs)}, geometry=False, conn=conn
+        )
+        return set(found["ref"])
+
+    def _assign_refs(self, kind: RecordKind, cols: Columns, conn: Any) -> list[str]:
+        refs = list(cols["ref"])
+        missing = [i for i, r in enumerate(refs) if r is None]
+        if not missing:
+            return refs
+        today = dt.date.today().year
+        dates = cols.get(kind.date_field) if kind.date_field else None
+        by_year: dict[int, list[int]] = {}
+        for i in missing:
+            year = int(dates[i][:4]) if dates and dates[i] else today
+            by_year.setdefault(year, []).append(i)
+        taken = self.store.column_values(kind, "ref", conn) | {r for r in refs if r}
+        for year, rows in by_year.items():
+            prefix = "-".join(p for p in (self.country.code, kind.ref_code, str(year)) if p)
+            assigned = 0
+            while assigned < len(rows):
+                for serial in self.store.reserve_serials(conn, prefix, len(rows) - assigned):
+                    ref = f"{prefix}-{serial:05d}"
+                    if ref not in taken:
+                        refs[rows[assigned]] = ref
+                        taken.add(ref)
+                        assigned += 1
+        return refs
+
+    def _write_rejects(
+        self, gdf: gpd.GeoDataFrame, problems: list[Problem], path: str | Path
+    ) -> None:
+        from landrelease.io import write_features
+
+        by_row: dict[int, list[Problem]] = {}
+        for p in problems:
+            by_row.setdefault(p.row, []).append(p)
+        rows = sorted(by_row)
+        bad = gdf.iloc[rows].copy()
+        bad.insert(0, "row", [r + 1 for r in rows])
+        bad.insert(1, "error_field", ["; ".join(p.field for p in by_row[r]) for r in rows])
+        bad.insert(2, "error", ["; ".join(p.message for p in by_row[r]) for r in rows])
+        for c in bad.columns:
+            if c != bad.geometry.name and bad[c].dtype == object:
+                bad[c] = bad[c].map(lambda v: v if v is None or isinstance(v, str | int | float | bool) else str(v))
+        write_features(bad, path)
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def hazard_columns(
+        self,
+        *,
+        bbox: tuple[float, float, float, float] | None = None,
+        status: str | None = None,
+        columns: Sequence[str] | None = None,
+    ) -> Columns:
+        """Return hazard areas as columns (the bulk path: no object per row)."""
+        where = {"status": lifecycle.parse_status(status).value} if status else None
+        return self.store.select(HAZARDS, columns=columns, where=where, bbox=bbox)
+
+    def hazards(
+        self, *, bbox: tuple[float, float, float, float] | None = None, status: str | None = None
+    ) -> gpd.GeoDataFrame:
+        """Return hazard areas (optionally within a bbox and of one status) as a GeoDataFrame."""
+        return _frame(HAZARDS, self.hazard_columns(bbox=bbox, status=status))
+
+    def records(self, kind: str, *, area_ref: str | None = None) -> gpd.GeoDataFrame:
+        """Return every record of a kind (optionally of one area) as a GeoDataFrame."""
+        k = kind_named(kind)
+        where = {"area_ref": area_ref} if area_ref else None
+        return _frame(k, self.store.select(k, where=where))
+
+    def hazard(self, ref: str) -> HazardArea:
+        """Return one hazard area; raise NotFound if there is none."""
+        return _to_record(HAZARDS, self.store.record(HAZARDS, ref))
+
+    def record(self, kind: str, ref: str) -> Any:
+        k = kind_named(kind)
+        return _to_record(k, self.store.record(k, ref))
+
+    def _of_area(self, kind: RecordKind, area_ref: str) -> list[Any]:
+        self.store.record(HAZARDS, area_ref)  # NotFound for an unknown area
+        cols = self.store.select(kind, where={"area_ref": area_ref})
+        n = len(cols["ref"])
+        return [
+            _to_record(kind, {k: (v[i] if k != "geometry" else v[i]) for k, v in cols.items()})
+            for i in range(n)
+        ]
+
+    def events(self, area_ref: str) -> list[ContaminationEvent]:
+        """Return the contamination events recorded for an area."""
+        return self._of_area(EVENTS, area_ref)
+
+    def activities(self, area_ref: str) -> list[Activity]:
+        """Return the activities recorded on an area."""
+        return self._of_area(ACTIVITIES, area_ref)
+
+    def items(self, area_ref: str) -> list[Item]:
+        """Return the explosive ordnance items recorded in an area."""
+        return self._of_area(ITEMS, area_ref)
+
+    def summary(self) -> dict[str, Any]:
+        """Return counts per kind, hazard areas per status and their total area in m2."""
+        out: dict[str, Any] = {k: self.store.count(kind) for k, kind in KINDS.items()}
+        out["hazards_by_status"] = self.store.counts_by(HAZARDS, "status")
+        cols = self.store.select(HAZARDS, columns=["area_m2"], geometry=False)
+        out["hazard_area_km2"] = float(np.nansum(np.asarray(cols["area_m2"], dtype=float))) / 1e6
+        out["country"] = self.country.code
+        return out
+
+    # -- changes ---------------------------------------------------------------------------
+
+    def area_facts(self, ref: str) -> lifecycle.AreaFacts:
+        """Return what the lifecycle rules need to know about an area's records."""
+        acts = self.store.select(
+            ACTIVITIES, columns=["activity_type", "status", "evidence_found"],
+            where={"area_ref": ref}, geometry=False,
+        )
+        rows = list(zip(acts["activity_type"], acts["status"], acts["evidence_found"], strict=True))
+        done = ActivityStatus.COMPLETED.value
+
+        def has(t: ActivityType, status: str, cond: Callable[[Any], bool] = lambda _e: True) -> bool:
+            return any(a == t.value and s == status and cond(e) for a, s, e in rows)
+
+        evidence = bool(
+            self.store.select(ITEMS, columns=["ref"], where={"area_ref": ref}, geometry=False)["ref"]
+            or self.store.select(ACCIDENTS, columns=["ref"], where={"area_ref": ref},
+                                 geometry=False)["ref"]
+        )
+        return lifecycle.AreaFacts(
+            completed_nts=has(ActivityType.NTS, done),
+            open_ts_or_clearance=has(ActivityType.TS, ActivityStatus.OPEN.value)
+            or has(ActivityType.CLEARANCE, ActivityStatus.OPEN.value),
+            completed_ts_without_evidence=has(ActivityType.TS, done, lambda e: e is not None and not e),
+            completed_clearance=has(ActivityType.CLEARANCE, done),
+            completed_handover=has(ActivityType.HANDOVER, done),
+            direct_evidence=evidence,
+        )
+
+    def set_status(
+        self,
+        ref: str,
+        status: str,
+        *,
+        actor: str,
+        reason: str | None = None,
+        expected_version: int | None = None,
+    ) -> HazardArea:
+        """Change an area's land-release status if the lifecycle allows it; return the area."""
+        target = lifecycle.parse_status(status, ref)
+        with self.store.transaction() as conn:
+            rec = self.store.record(HAZARDS, ref, conn=conn)
+            current = Status(rec["status"])
+            lifecycle.check_transition(ref, current, target, self.area_facts(ref), reason)
+            values: dict[str, Any] = {"status": target.value}
+            if target is Status.CONFIRMED:
+                values["hazard_type"] = HazardType.CHA.value
+            self.store.update(
+                conn, HAZARDS, ref, values,
+                expected_version=expected_version if expected_version is not None else rec["version"],
+                action="status", at=_now(), actor=actor,
+                reason=reason or f"status {current.value} -> {target.value}",
+            )
+        return self.hazard(ref)
+
+    def update_record(
+        self,
+        kind: str,
+        ref: str,
+        changes: dict[str, Any],
+        *,
+        actor: str,
+        reason: str | None = None,
+        expected_version: int | None = None,
+    ) -> Any:
+        """Change fields of a record (not a hazard's status: use set_status); return it."""
+        k = kind_named(kind)
+        if k is HAZARDS and "status" in changes:
+            raise ValidationError(ref, "status", "change a status with set_status (the lifecycle)")
+        geometry = changes.pop("geometry", None)
+        frame = gpd.GeoDataFrame(pd.DataFrame([changes]), geometry=[geometry], crs="EPSG:4326")
+        prepared = prepare_columns(k, frame)
+        bad = [p for p in prepared.problems if p.field in changes]
+        if bad:
+            raise ValidationError(ref, bad[0].field, bad[0].message)
+        values = {f: prepared.columns[f][0] for f in changes}
+        if geometry is not None and k.geometry:
+            checked = check_geometries(np.array([geometry], dtype=object), k.geometry, self.country)
+            if checked.problems:
+                raise ValidationError(ref, "geometry", checked.problems[0].message)
+            geometry = promote_to_multi(checked.geometries)[0] if k.geometry == "polygon" else geometry
+            if k is HAZARDS:
+                values["area_m2"] = float(area_m2(np.array([geometry]), self.country)[0])
+                values["geom_key"] = geometry_keys(np.array([geometry]))[0]
+        with self.store.transaction() as conn:
+            rec = self.store.record(k, ref, conn=conn)
+            self.store.update(
+                conn, k, ref, values, geometry=geometry,
+                expected_version=expected_version if expected_version is not None else rec["version"],
+                action="update", at=_now(), actor=actor, reason=reason,
+            )
+        return self.record(kind, ref)
+
+    # -- history ---------------------------------------------------------------------------
+
+    def history(self, ref: str) -> list[dict[str, Any]]:
+        """Return every version of a record, oldest first, with what changed in each."""
+        rows = self.store.audit_rows(ref)
+        if not rows:
+            raise NotFound(f"{ref}: no record with this reference")
+        out = []
+        prev: dict[str, Any] = {}
+        prev_geom = None
+        for r in rows:
+            state = r["state"]
+            changes = {
+                k: [prev.get(k), v] for k, v in state.items()
+                if k != "version" and prev.get(k) != v
+            }
+            geom = r["geometry"]
+            if not _same_geometry(prev_geom, geom):
+                changes["geometry"] = [_geojson(prev_geom), _geojson(geom)]
+            out.append({
+                "kind": r["kind"], "ref": r["ref"], "version": r["version"], "at": r["at"],
+                "actor": r["actor"], "action": r["action"], "reason": r["reason"],
+                "changes": changes,
+            })
+            prev, prev_geom = state, geom
+        return out
+
+    def revert(self, ref: str, to_version: int, *, actor: str, reason: str | None = None) -> Any:
+        """Restore a record to an earlier version, as a new audited version; return the record."""
+        rows = self.store.audit_rows(ref)
+        if not rows:
+            raise NotFound(f"{ref}: no record with this reference")
+        current = rows[-1]["version"]
+        target = next((r for r in rows if r["version"] == to_version), None)
+        if target is None or to_version >= current:
+            raise ValidationError(
+                ref, "version",
+                f"cannot revert to version {to_version}: choose an earlier version, 1..{current - 1}"
+                if current > 1 else f"cannot revert: {ref} has only version 1",
+            )
+        kind = KINDS[target["kind"]]
+        values = {k: v for k, v in target["state"].items() if k not in ("ref", "version")}
+        geom = target["geometry"]
+        if kind is HAZARDS and geom is not None:
+            values["geom_key"] = geometry_keys(np.array([geom]))[0]
+        note = f"revert to version {to_version}" + (f": {reason}" if reason else "")
+        with self.store.transaction() as conn:
+            self.store.update(
+                conn, kind, ref, values, geometry=geom, expected_version=current,
+                action="revert", at=_now(), actor=actor, reason=note,
+            )
+        return self.record(kind.name, ref)
+
+    # -- export ----------------------------------------------------------------------------
+
+    def export(self, path: str | Path, kind: str = "hazards") -> int:
+        """Write every record of a kind to a file chosen by its extension; return the count."""
+        from landrelease.io import write_features
+
+        k = kind_named(kind)
+        gdf = _frame(k, self.store.select(k))
+        write_features(gdf, path)
+        return len(gdf)
+
+
+def _frame(kind: RecordKind, cols: Columns) -> gpd.GeoDataFrame:
+    data: dict[str, Any] = {}
+    for f in kind.fields:
+        values = cols.get(f.name)
+        if values is None:
+            continue
+        if f.kind == "int":
+            data[f.name] = pd.array(values, dtype="Int64")
+        elif f.kind == "float":
+            data[f.name] = pd.array([np.nan if v is None else v for v in values], dtype="float64")
+        elif f.kind == "bool":
+            data[f.name] = pd.array([None if v is None else bool(v) for v in values],
+                                    dtype="boolean")
+        else:
+            data[f.name] = pd.array(values, dtype=object)
+    geometry = cols.get("geometry")
+    if geometry is None:
+        geometry = np.full(len(cols["ref"]), None, dtype=object)
+    return gpd.GeoDataFrame(data, geometry=geometry, crs="EPSG:4326")
+
+
+def _to_record(kind: RecordKind, rec: dict[str, Any]) -> Any:
+    values: dict[str, Any] = {}
+    for f in kind.fields:
+        v = rec.get(f.name)
+        if v is not None:
+            if f.kind == "date":
+                v = dt.date.fromisoformat(v)
+            elif f.kind == "codes":
+                v = tuple(p for p in v.split(";") if p)
+            elif f.kind == "bool":
+                v = bool(v)
+        elif f.kind == "codes":
+            v = ()
+        values[f.name] = v
+    return kind.cls(**values, geometry=rec.get("geometry"))
+
+
+def _geojson(g: Any) -> Any:
+    import orjson
+
+    return None if g is None else orjson.loads(shapely.to_geojson(g))
+
+
+def _same_geometry(a: Any, b: Any) -> bool:
+    if a is None or b is None:
+        return a is b
+    return bool(shapely.equals_exact(a, b, tolerance=0))
+
+
+def _profile_ids() -> set[str] | None:
+    try:
+        from landrelease.residual.profiles import load_profiles
+    except ImportError:
+        return None
+    return set(load_profiles())
+
+
+def record_dict(record: Any) -> dict[str, Any]:
+    """Return a record's fields as JSON-ready values (dates ISO, codes as lists, GeoJSON)."""
+    out: dict[str, Any] = {}
+    for f in dataclasses.fields(record):
+        v = getattr(record, f.name)
+        if f.name == "geometry":
+            out["geometry"] = _geojson(v)
+        elif isinstance(v, dt.date):
+            out[f.name] = v.isoformat()
+        elif isinstance(v, tuple):
+            out[f.name] = list(v)
+        else:
+            out[f.name] = v
+    return out
