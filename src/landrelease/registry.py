@@ -271,7 +271,6 @@ class Registry:
             return report
         if kind is HAZARDS:
             cols["area_m2"] = area_m2(cols["geometry"], self.country).tolist()
-            cols["geom_key"] = geometry_keys(cols["geometry"])
         if kind.geometry == "polygon" and len(cols["ref"]) > 1:
             order = np.argsort(
                 gpd.GeoSeries(cols["geometry"]).hilbert_distance(
@@ -312,7 +311,7 @@ class Registry:
                                         cols["evidence"][i])
                 except LandreleaseError as exc:
                     problems.append(Problem(i, "status", str(exc).split(": ", 1)[1]))
-            keys = geometry_keys(cols["geometry"])
+            keys = cols["geom_key"] = geometry_keys(cols["geometry"])
             stored = self.store.refs_by_key(conn, [k for k in keys if k])
             first_seen: dict[str, int] = {}
             for i, k in enumerate(keys):

@@ -273,3 +273,111 @@ def create_schema(execute) -> None:  # type: ignore[no-untyped-def]
         "CREATE TABLE landrelease_ref_counters (prefix TEXT PRIMARY KEY NOT NULL, "
         "last INTEGER NOT NULL)"
     )
+
+
+# -- bulk-loading the R-tree ----------------------------------------------------------------
+# Inserting rows one by one into SQLite's R*Tree costs more than writing the rows themselves.
+# For a large batch the tree is instead packed bottom-up from boxes in spatial (Hilbert) order
+# and written straight into the R-tree's shadow tables, in the node format of SQLite's rtree.c:
+# a node is a blob of `node_size` bytes: depth (2 bytes, root only), cell count (2 bytes), then
+# cells of a 64-bit id and four 32-bit floats (minx, maxx, miny, maxy), all big-endian. Node 1
+# is the root; %_rowid maps each entry to its leaf and %_parent each node to its parent.
+# `SELECT rtreecheck(...)` (run in the tests) verifies the result.
+
+_CELL = np.dtype([("id", ">i8"), ("box", ">f4", (4,))])
+
+
+def _round_out(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return float32 bounds that still contain the float64 ones (as SQLite's rtree does)."""
+    lo32, hi32 = lo.astype(np.float32), hi.astype(np.float32)
+    down = lo32.astype(np.float64) > lo
+    lo32[down] = np.nextafter(lo32[down], np.float32(-np.inf))
+    up = hi32.astype(np.float64) < hi
+    hi32[up] = np.nextafter(hi32[up], np.float32(np.inf))
+    return lo32, hi32
+
+
+def pack_rtree(
+    ids: np.ndarray, boxes: np.ndarray, node_size: int
+) -> tuple[list[tuple[int, bytes]], list[tuple[int, int]], list[tuple[int, int]]]:
+    """Return (node rows, rowid rows, parent rows) of a packed R-tree over `boxes`.
+
+    `boxes` is (n, 4) float32 [minx, maxx, miny, maxy] in the order the entries should be
+    packed (spatially sorted); `node_size` is the byte size of every node blob.
+    """
+    per_node = (node_size - 4) // _CELL.itemsize
+    levels: list[tuple[np.ndarray, np.ndarray]] = [(ids.astype(np.int64), boxes)]
+    while len(levels[-1][0]) > per_node:
+        _, b = levels[-1]
+        starts = np.arange(0, len(b), per_node)
+        parent_boxes = np.column_stack([
+            np.minimum.reduceat(b[:, 0], starts), np.maximum.reduceat(b[:, 1], starts),
+            np.minimum.reduceat(b[:, 2], starts), np.maximum.reduceat(b[:, 3], starts),
+        ]).astype(np.float32)
+        levels.append((np.zeros(len(starts), dtype=np.int64), parent_boxes))
+    # Levels hold entries; nodes of level k group entries of level k. Number nodes top-down.
+    node_counts = [max(1, -(-len(e) // per_node)) for e, _ in levels]
+    base = 1
+    first_node = [0] * len(levels)
+    for k in range(len(levels) - 1, -1, -1):
+        first_node[k] = base
+        base += node_counts[k]
+    for k in range(1, len(levels)):  # entries of level k are the nodes of level k-1
+        levels[k] = (first_node[k - 1] + np.arange(node_counts[k - 1]), levels[k][1])
+    depth = len(levels) - 1
+    nodes: list[tuple[int, bytes]] = []
+    parents: list[tuple[int, int]] = []
+    rowids: list[tuple[int, int]] = []
+    for k, (entry_ids, entry_boxes) in enumerate(levels):
+        cells = np.zeros(len(entry_ids), dtype=_CELL)
+        cells["id"] = entry_ids
+        cells["box"] = entry_boxes
+        raw = cells.tobytes()
+        for j in range(node_counts[k]):
+            nodeno = first_node[k] + j
+            lo, hi = j * per_node, min((j + 1) * per_node, len(entry_ids))
+            head = struct.pack(">HH", depth if nodeno == 1 else 0, hi - lo)
+            body = raw[lo * _CELL.itemsize : hi * _CELL.itemsize]
+            nodes.append((nodeno, (head + body).ljust(node_size, b"\0")))
+            if k == 0:
+                rowids.extend(zip(entry_ids[lo:hi].tolist(), [nodeno] * (hi - lo), strict=True))
+            else:
+                parents.extend((int(c), nodeno) for c in entry_ids[lo:hi])
+    return nodes, rowids, parents
+
+
+def bulk_load_rtree(conn, table: str, ids: np.ndarray, bounds: np.ndarray) -> None:  # type: ignore[no-untyped-def]
+    """Replace the R-tree of `table` by one packed over its existing entries plus new ones.
+
+    `bounds` is shapely's (n, 4) [minx, miny, maxx, maxy] of the new entries, which arrive in
+    spatial order; existing entries are merged and the whole is re-sorted along a Hilbert curve.
+    """
+    rt = rtree_name(table)
+    exec_ = conn.exec_driver_sql
+    node_size = exec_(f"SELECT length(data) FROM {rt}_node WHERE nodeno = 1").scalar_one()
+    lo_x, hi_x = _round_out(bounds[:, 0], bounds[:, 2])
+    lo_y, hi_y = _round_out(bounds[:, 1], bounds[:, 3])
+    boxes = np.column_stack([lo_x, hi_x, lo_y, hi_y])
+    old = exec_(f"SELECT id, minx, maxx, miny, maxy FROM {rt}").fetchall()
+    if old:
+        old_arr = np.array(old, dtype=np.float64)
+        ids = np.concatenate([old_arr[:, 0].astype(np.int64), ids])
+        boxes = np.concatenate([old_arr[:, 1:].astype(np.float32), boxes])
+        order = _hilbert_order(boxes)
+        ids, boxes = ids[order], boxes[order]
+    nodes, rowids, parents = pack_rtree(ids, boxes, int(node_size))
+    for suffix in ("node", "rowid", "parent"):
+        exec_(f"DELETE FROM {rt}_{suffix}")
+    exec_(f"INSERT INTO {rt}_node (nodeno, data) VALUES (?, ?)", nodes)
+    exec_(f"INSERT INTO {rt}_rowid (rowid, nodeno) VALUES (?, ?)", rowids)
+    if parents:
+        exec_(f"INSERT INTO {rt}_parent (nodeno, parentnode) VALUES (?, ?)", parents)
+
+
+def _hilbert_order(boxes: np.ndarray) -> np.ndarray:
+    import geopandas as gpd
+
+    cx = (boxes[:, 0].astype(np.float64) + boxes[:, 1]) / 2
+    cy = (boxes[:, 2].astype(np.float64) + boxes[:, 3]) / 2
+    points = gpd.GeoSeries(shapely.points(cx, cy))
+    return np.argsort(points.hilbert_distance().to_numpy(), kind="stable")
