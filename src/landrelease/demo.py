@@ -35,12 +35,18 @@ OBLASTS = {
 WEIGHTS = {"05": 6, "07": 6, "26": 5, "08": 5, "14": 3, "16": 3, "21": 3, "02": 3, "13": 3,
            "04": 2}
 
+# Device profiles of residual/profiles.toml the scenario draws from, with the area's category.
 PROFILES = (
     ("ccw-apii-minimum", "ap_mine"),
+    ("ccw-apii-minimum", "ap_mine"),
     ("persistent-ap-mine", "ap_mine"),
-    ("submunition-test-low", "cmr"),
+    ("persistent-av-mine", "av_mine"),
+    ("submunition-test-typical", "cmr"),
+    ("submunition-field-typical", "cmr"),
     ("submunition-field-high", "cmr"),
+    ("uxo-item", "uxo"),
 )
+DEVICE_CATEGORY = {"ap_mine": "ap_mine", "av_mine": "av_mine", "cmr": "submunition", "uxo": "uxo"}
 LAND_USES = ("agricultural", "agricultural", "agricultural", "pasture", "forest", "residential",
              "infrastructure", "industrial")
 
@@ -180,7 +186,7 @@ def build_demo(
                 "area_ref": area["ref"],
                 "occurred_on": (dt.date(2022, 6, 1)
                                 + dt.timedelta(days=int(rng.integers(0, 900)))).isoformat(),
-                "device_category": "ap_mine" if area["contamination"] == "ap_mine" else "submunition",
+                "device_category": DEVICE_CATEGORY[area["contamination"]],
                 "killed_civilian": int(rng.integers(0, 2)) if civilian else 0,
                 "injured_civilian": int(rng.integers(1, 3)) if civilian else 0,
                 "killed_deminer": 0 if civilian else int(rng.integers(0, 2)),
@@ -245,7 +251,7 @@ def _progress_area(
             c = h["geometry"].representative_point()
             items.append({
                 "area_ref": ref, "activity_ref": act,
-                "category": "ap_mine" if h["contamination"] == "ap_mine" else "submunition",
+                "category": DEVICE_CATEGORY[h["contamination"]],
                 "description": f"{SYNTHETIC} item", "quantity": int(rng.integers(1, 6)),
                 "state": "destroyed", "found_on": (start + dt.timedelta(days=30)).isoformat(),
                 "geometry": shapely.Point(c.x, c.y),

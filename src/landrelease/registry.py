@@ -20,7 +20,7 @@ import shapely
 
 from landrelease.domain import lifecycle
 from landrelease.domain.codes import ActivityStatus, ActivityType, HazardType, Status
-from landrelease.domain.errors import LandreleaseError, NotFound, ValidationError
+from landrelease.domain.errors import IllegalTransition, NotFound, ValidationError
 from landrelease.domain.geometry import (
     COUNTRIES,
     Country,
@@ -150,22 +150,26 @@ class Registry:
         reason: str | None = None,
         skip_invalid: str | Path | None = None,
         repair: bool = False,
+        keep_status: bool = False,
         layer: str | None = None,
         progress: Progress | None = None,
     ) -> ImportReport:
         """Import every record of a file in one transaction: all land, or none (see ImportReport).
 
         With `skip_invalid`, the good records land and each bad one is written to that file
-        with its reason.
+        with its reason. New hazard areas start as suspected or confirmed; `keep_status`
+        accepts any status as recorded by another system (a migration, or a re-import of an
+        export), and says so in the audit trail.
         """
         from landrelease.io import read_features
 
         step = progress or (lambda _s: None)
         step("reading")
-        gdf = read_features(path, layer=layer)
+        k = kind_named(kind)
+        gdf = read_features(path, layer=layer, require_geometry=k.geometry_required)
         return self._import_frame(
-            kind_named(kind), gdf, actor=actor, reason=reason, skip_invalid=skip_invalid,
-            repair=repair, source=str(path), progress=step,
+            k, gdf, actor=actor, reason=reason, skip_invalid=skip_invalid,
+            repair=repair, keep_status=keep_status, source=str(path), progress=step,
         )
 
     def add_records(
@@ -176,6 +180,7 @@ class Registry:
         actor: str,
         reason: str | None = None,
         repair: bool = False,
+        keep_status: bool = False,
     ) -> list[str]:
         """Add records (dicts with a shapely "geometry", or a GeoDataFrame); return their refs."""
         if isinstance(records, gpd.GeoDataFrame):
@@ -188,7 +193,8 @@ class Registry:
                 crs="EPSG:4326",
             )
         report = self._import_frame(
-            kind_named(kind), gdf, actor=actor, reason=reason, repair=repair, source="api"
+            kind_named(kind), gdf, actor=actor, reason=reason, repair=repair,
+            keep_status=keep_status, source="api",
         )
         return report.refs
 
@@ -201,6 +207,7 @@ class Registry:
         reason: str | None,
         source: str,
         repair: bool = False,
+        keep_status: bool = False,
         skip_invalid: str | Path | None = None,
         progress: Progress | None = None,
     ) -> ImportReport:
@@ -244,7 +251,7 @@ class Registry:
             cols["geometry"] = geoms
 
         with self.store.reading() as conn:
-            problems += self._cross_checks(kind, cols, conn)
+            problems += self._cross_checks(kind, cols, conn, keep_status=keep_status)
 
         bad = sorted({p.row for p in problems})
         if problems and skip_invalid is None:
@@ -263,8 +270,7 @@ class Registry:
             report.rejected = len(bad)
             report.rejected_file = str(skip_invalid)
             keep = np.setdiff1d(np.arange(n), bad)
-            cols = {k: (v[keep] if isinstance(v, np.ndarray) else [v[i] for i in keep])
-                    for k, v in cols.items()}
+            cols = _take(cols, keep)
 
         step("writing")
         if not len(cols["ref"]):
@@ -278,16 +284,19 @@ class Registry:
                 ).to_numpy(),
                 kind="stable",
             )
-            cols = {k: (v[order] if isinstance(v, np.ndarray) else [v[i] for i in order])
-                    for k, v in cols.items()}
+            cols = _take(cols, order)
         at = _now()
+        if keep_status and kind is HAZARDS:
+            reason = (reason + "; " if reason else "") + "statuses kept as recorded by the source"
         with self.store.transaction() as conn:
             cols["ref"] = self._assign_refs(kind, cols, conn)
             self.store.insert(conn, kind, cols, at=at, actor=actor, reason=reason, batch=source)
         report.refs = list(cols["ref"])
         return report
 
-    def _cross_checks(self, kind: RecordKind, cols: Columns, conn: Any) -> list[Problem]:
+    def _cross_checks(
+        self, kind: RecordKind, cols: Columns, conn: Any, *, keep_status: bool = False
+    ) -> list[Problem]:
         problems: list[Problem] = []
         refs = cols["ref"]
         seen: dict[str, int] = {}
@@ -304,13 +313,22 @@ class Registry:
             else:
                 seen[ref] = i
         if kind is HAZARDS:
-            good = [i for i, s in enumerate(cols["status"]) if s is not None]
-            for i in good:
-                try:
-                    lifecycle.check_new(refs[i] or f"row {i + 1}", Status(cols["status"][i]),
-                                        cols["evidence"][i])
-                except LandreleaseError as exc:
-                    problems.append(Problem(i, "status", str(exc).split(": ", 1)[1]))
+            verdicts: dict[tuple[str, bool], str | None] = {}
+            for i, (status, evidence) in enumerate(zip(cols["status"], cols["evidence"], strict=True)):
+                if status is None or keep_status:
+                    continue
+                case = (status, bool(evidence and evidence.strip()))
+                if case not in verdicts:
+                    try:
+                        lifecycle.check_new("", Status(status), evidence)
+                        verdicts[case] = None
+                    except IllegalTransition as exc:
+                        verdicts[case] = exc.needs
+                if verdicts[case] is not None:
+                    problems.append(Problem(
+                        i, "status",
+                        f"a new area cannot be {status!r}: {verdicts[case]} (to migrate records "
+                        "whose status was set in another system, import with --keep-status)"))
             keys = cols["geom_key"] = geometry_keys(cols["geometry"])
             stored = self.store.refs_by_key(conn, [k for k in keys if k])
             first_seen: dict[str, int] = {}
@@ -621,6 +639,19 @@ class Registry:
         gdf = _frame(k, self.store.select(k))
         write_features(gdf, path)
         return len(gdf)
+
+
+def _take(cols: Columns, index: np.ndarray) -> Columns:
+    """Return the columns' rows at `index` (object arrays stay arrays, lists stay lists)."""
+    out: Columns = {}
+    for k, v in cols.items():
+        if isinstance(v, np.ndarray):
+            out[k] = v[index]
+        else:
+            arr = np.empty(len(v), dtype=object)
+            arr[:] = v
+            out[k] = arr[index].tolist()
+    return out
 
 
 def _frame(kind: RecordKind, cols: Columns) -> gpd.GeoDataFrame:

@@ -86,6 +86,9 @@ def import_(
     repair: Annotated[bool, typer.Option("--repair", help="Repair invalid polygons "
                                          "(and report each change).")] = False,
     reason: ReasonOption = None,
+    keep_status: Annotated[bool, typer.Option(
+        "--keep-status", help="Accept any status as recorded by the source (a migration or a "
+        "re-import of an export); new areas otherwise start suspected or confirmed.")] = False,
     layer: Annotated[str | None, typer.Option(help="Layer of a GeoPackage to read.")] = None,
 ) -> None:
     """Import records from a file in one transaction: all of them, or none."""
@@ -104,7 +107,7 @@ def import_(
 
         report = reg.import_file(
             path, kind, actor=actor(), reason=reason, skip_invalid=skip_invalid, repair=repair,
-            layer=layer, progress=step,
+            keep_status=keep_status, layer=layer, progress=step,
         )
         bar.update(task, completed=len(IMPORT_STEPS))
     console.print(f"Imported [bold]{report.imported}[/] {kind} from {path}")

@@ -6,7 +6,6 @@ projection centred on the country, never in degrees.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -265,13 +264,45 @@ def promote_to_multi(geoms: np.ndarray) -> np.ndarray:
     return geoms
 
 
-def geometry_keys(geoms: np.ndarray) -> list[str | None]:
-    """Return a key per geometry, equal for the same shape whatever its vertex order or start."""
+_MIX = np.array([0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9], dtype=np.uint64)
+
+
+def _splitmix(x: np.ndarray) -> np.ndarray:
+    x = x ^ (x >> np.uint64(30))
+    x = x * np.uint64(0xBF58476D1CE4E5B9)
+    x = x ^ (x >> np.uint64(27))
+    x = x * np.uint64(0x94D049BB133111EB)
+    return x ^ (x >> np.uint64(31))
+
+
+def geometry_keys(geoms: np.ndarray) -> list[int | None]:
+    """Return a 63-bit key per geometry, equal for the same shape whatever its vertex order.
+
+    The key hashes the normalised geometry's coordinates (bit for bit, with their position),
+    its type and its size, so a Polygon and the same shape as a MultiPolygon differ: pass
+    geometries in their stored form (see `promote_to_multi`).
+    """
     geoms = np.asarray(geoms, dtype=object)
-    out: list[str | None] = [None] * len(geoms)
+    out: list[int | None] = [None] * len(geoms)
     present = np.flatnonzero(~shapely.is_missing(geoms))
-    if len(present):
-        wkbs = shapely.to_wkb(shapely.normalize(promote_to_multi(geoms[present])))
-        for i, w in zip(present, wkbs, strict=True):
-            out[int(i)] = hashlib.blake2b(w, digest_size=12).hexdigest()
+    if not len(present):
+        return out
+    norm = shapely.normalize(geoms[present])
+    coords, idx = shapely.get_coordinates(norm, return_index=True)
+    counts = np.bincount(idx, minlength=len(norm))
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    with np.errstate(over="ignore"):
+        bits = np.ascontiguousarray(coords).view(np.uint64).reshape(-1, 2)
+        pos = (np.arange(len(coords)) - starts[idx]).astype(np.uint64)
+        h = _splitmix(bits[:, 0] * _MIX[0] + _splitmix(bits[:, 1] * _MIX[1] + pos * _MIX[2]))
+        total = np.zeros(len(norm), dtype=np.uint64)
+        np.add.at(total, idx, h)
+        meta = shapely.get_num_geometries(norm).astype(np.uint64) * np.uint64(1_000_003)
+        meta += shapely.get_type_id(norm).astype(np.uint64)
+        total = _splitmix(total + _splitmix(counts.astype(np.uint64) * _MIX[0] + meta))
+    keys = (total >> np.uint64(1)).astype(np.int64)  # fits SQLite's signed INTEGER
+    if len(present) == len(geoms):
+        return keys.tolist()  # type: ignore[no-any-return]
+    for i, k in zip(present.tolist(), keys.tolist(), strict=True):
+        out[i] = k
     return out

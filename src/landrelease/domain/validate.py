@@ -158,6 +158,8 @@ def prepare_columns(kind: RecordKind, frame: pd.DataFrame) -> Prepared:
         if spec.name in SYSTEM_FIELDS:
             continue
         src = lower.pop(spec.name, None)
+        if src is None and len(spec.name) > 10:  # a Shapefile cuts field names to 10 bytes
+            src = lower.pop(spec.name[:10], None)
         default = spec.default
         if isinstance(default, tuple):
             default = ";".join(default) or None

@@ -167,7 +167,7 @@ def table_ddl(kind: RecordKind) -> str:
             cols.append(f"{f.name} {GPKG_TYPES[f.kind]}{' NOT NULL' if f.required else ''}")
     cols.append("updated_at DATETIME")
     if kind.geometry == "polygon":
-        cols.append("geom_key TEXT")
+        cols.append("geom_key INTEGER")
     return f"CREATE TABLE {kind.table} (\n  " + ",\n  ".join(cols) + "\n)"
 
 

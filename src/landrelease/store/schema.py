@@ -61,7 +61,7 @@ def _record_table(kind: RecordKind) -> Table:
         cols.append(col)
     cols.append(Column("updated_at", Text))
     if kind.geometry == "polygon":
-        cols.append(Column("geom_key", Text))  # normalised-shape key: probable duplicates
+        cols.append(Column("geom_key", Integer))  # normalised-shape key: probable duplicates
     table = Table(kind.table, metadata, *cols)
     if "area_ref" in kind.field_names:
         Index(f"ix_{kind.table}_area_ref", table.c.area_ref)

@@ -16,7 +16,6 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, event
-from sqlalchemy.pool import NullPool
 
 from landrelease.domain.errors import ConflictError, InputFileError, NotFound
 from landrelease.domain.records import KINDS, RecordKind
@@ -61,7 +60,7 @@ class SqliteStore:
                 head = fh.read(16)
             if head and not head.startswith(b"SQLite format 3"):
                 raise InputFileError(f"{path} is not a GeoPackage/SQLite file")
-        engine = create_engine(f"sqlite:///{path}", poolclass=NullPool)
+        engine = create_engine(f"sqlite:///{path}", pool_size=2, max_overflow=8)
         _configure(engine)
         store = cls(path, engine)
         store._migrate(new=create)
