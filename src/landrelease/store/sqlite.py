@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -305,6 +306,14 @@ class SqliteStore:
         table = kind.table
         marks = ",".join("?" * len(all_names))
 
+        # The audit rows (one JSON state per record) are built in a second thread while SQLite,
+        # which releases the GIL as it writes, stores the records themselves.
+        pool = ThreadPoolExecutor(max_workers=1)
+        audit_rows = pool.submit(
+            _audit_rows, kind.name, names, rows, wkbs, at=at, actor=actor, reason=reason,
+            batch=batch,
+        )
+        pool.shutdown(wait=False)
         bulk = kind.geometry is not None and n > 50
         rt = gpkg.rtree_name(table)
         if bulk:
@@ -329,17 +338,10 @@ class SqliteStore:
                 )
             conn.exec_driver_sql(gpkg.rtree_insert_trigger(table))
 
-        state_names = names + ["version"]
-        dumps = orjson.dumps
-        audit = [
-            (kind.name, row[0], 1, "create", at, actor, reason, batch,
-             dumps(dict(zip(state_names, (*row[: len(names)], 1), strict=True))), w)
-            for row, w in zip(rows, wkbs, strict=True)
-        ]
         conn.exec_driver_sql(
             "INSERT INTO audit_trail (kind, ref, version, action, at, actor, reason, batch, "
             "state, geom_wkb) VALUES (?,?,?,?,?,?,?,?,?,?)",
-            audit,
+            audit_rows.result(),
         )
         self._touch(conn, kind, at)
 
@@ -404,6 +406,28 @@ class SqliteStore:
             conn.exec_driver_sql(
                 "UPDATE gpkg_contents SET last_change = ? WHERE table_name = ?", (at, kind.table)
             )
+
+
+def _audit_rows(
+    kind: str,
+    names: list[str],
+    rows: list[tuple[Any, ...]],
+    wkbs: list[bytes | None],
+    *,
+    at: str,
+    actor: str,
+    reason: str | None,
+    batch: str | None,
+) -> list[tuple[Any, ...]]:
+    """Return the audit rows of newly created records: version 1, full state as JSON."""
+    state_names = [*names, "version"]
+    k = len(names)
+    dumps = orjson.dumps
+    return [
+        (kind, row[0], 1, "create", at, actor, reason, batch,
+         dumps(dict(zip(state_names, (*row[:k], 1), strict=True))), w)
+        for row, w in zip(rows, wkbs, strict=True)
+    ]
 
 
 def _configure(engine: Engine) -> None:

@@ -1,0 +1,244 @@
+"""`landrelease residual`: the residual-hazard model of non-persistent devices and duds."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from landrelease.cli.common import (
+    DbOption,
+    JsonOption,
+    console,
+    err_console,
+    print_json,
+    resolve_db,
+)
+from landrelease.domain.errors import ValidationError
+from landrelease.domain.records import ContaminationEvent
+from landrelease.residual import estimate as run_estimate
+from landrelease.residual import get_profile, load_profiles, timeline
+from landrelease.residual.montecarlo import Estimate, check_threshold
+
+app = typer.Typer(
+    help="Residual-hazard model of non-persistent devices and duds.", no_args_is_help=True
+)
+
+ThresholdOption = Annotated[
+    float,
+    typer.Option(help="Safe date: the first day the chance at least one is live is below this."),
+]
+DrawsOption = Annotated[int, typer.Option(help="Monte Carlo draws.")]
+SeedOption = Annotated[int | None, typer.Option(help="Seed: the same seed reproduces a run.")]
+PlotOption = Annotated[
+    Path | None, typer.Option(help="Write a PNG chart of live devices and chance over time.")
+]
+
+
+def _date(value: str | None, option: str) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise ValidationError(
+            "residual", option, f"{value!r} is not a date; write it as YYYY-MM-DD"
+        ) from None
+
+
+@app.command()
+def profiles(as_json: JsonOption = False) -> None:
+    """List the device profiles: category, kind of figures, live fraction forever."""
+    known = load_profiles()
+    if as_json:
+        print_json([p.as_dict() for p in known.values()])
+        return
+    table = Table(title="Device profiles (figures and sources: docs/residual-model.md)")
+    table.add_column("id", no_wrap=True)
+    table.add_column("category")
+    table.add_column("figures are")
+    table.add_column("stages")
+    table.add_column("live forever", justify="right")
+    for p in known.values():
+        stages = []
+        if p.dud is not None:
+            stages.append(f"duds {p.dud.mean:.3g}")
+        if p.self_destruct is not None:
+            sd = p.self_destruct
+            when = (
+                f"day {sd.latest_days:g}"
+                if sd.earliest_days == sd.latest_days
+                else f"days {sd.earliest_days:g}-{sd.latest_days:g}"
+            )
+            stages.append(f"self-destruct {when}, fails {sd.fail.mean:.3g}")
+        if p.self_deactivate is not None:
+            sda = p.self_deactivate
+            stages.append(f"self-deactivate day {sda.days:g}, fails {sda.fail.mean:.3g}")
+        table.add_row(
+            p.id,
+            p.category,
+            p.basis,
+            "; ".join(stages) or "none (persistent)",
+            f"{p.floor:.3g}",
+        )
+    console.print(table)
+
+
+def _render(est: Estimate, heading: str, notes: Sequence[str] = ()) -> None:
+    table = Table(title=heading, show_header=False)
+    table.add_column("what")
+    table.add_column("value")
+    table.add_row("expected live devices", f"{est.expected_live:.3g}")
+    table.add_row("90% range", f"{est.live_p05:.3g} to {est.live_p95:.3g}")
+    table.add_row("chance at least one is still live", f"{est.p_any_live:.2%}")
+    label = f"safe date (P < {est.threshold:.2%})".replace(".00%", "%")
+    table.add_row(label, est.safe_date.isoformat() if est.safe_date else "none")
+    console.print(table)
+    console.print(f"Why: {est.safe_date_reason}.")
+    for note in notes:
+        console.print(f"Note: {note}.")
+    console.print(f"[dim]{est.draws:,} draws, seed {est.seed} (use --seed to repeat).[/]")
+
+
+def _plot(
+    events: Sequence[ContaminationEvent], est: Estimate, path: Path, title: str, **kw: Any
+) -> None:
+    from landrelease.residual.plot import plot_timeline
+
+    start = min(e.emplaced_on for e in events if e.emplaced_on)
+    last = max((e.emplaced_until or e.emplaced_on) for e in events if e.emplaced_on)
+    horizon = max(kw["profiles"][e.profile_id].last_change_days for e in events if e.profile_id)
+    end_candidates = [est.at, last + dt.timedelta(days=horizon)]
+    if est.safe_date:
+        end_candidates.append(est.safe_date)
+    end = max(end_candidates)
+    end += dt.timedelta(days=max(30, (end - start).days // 4))
+    line = timeline(events, start, end, seed=est.seed, **kw)
+    plot_timeline(line, est, path, title=title, emplaced=start)
+    err_console.print(f"Chart written to {path}")
+
+
+@app.command()
+def estimate(
+    profile: Annotated[str, typer.Option(help="Device profile id (see `residual profiles`).")],
+    count: Annotated[int, typer.Option(help="Best estimate of the number of devices.")],
+    emplaced: Annotated[str, typer.Option(help="Emplacement date (or start of a range).")],
+    at: Annotated[str, typer.Option(help="Date to estimate for.")],
+    count_low: Annotated[int | None, typer.Option(help="Lowest plausible count.")] = None,
+    count_high: Annotated[int | None, typer.Option(help="Highest plausible count.")] = None,
+    emplaced_until: Annotated[
+        str | None, typer.Option(help="End of the emplacement date range.")
+    ] = None,
+    threshold: ThresholdOption = 0.01,
+    draws: DrawsOption = 10_000,
+    seed: SeedOption = None,
+    as_json: JsonOption = False,
+    plot: PlotOption = None,
+) -> None:
+    """Estimate live devices of one profile at a date, with a 90% range and a safe date."""
+    known = load_profiles()
+    get_profile(profile, known)
+    low = count if count_low is None else count_low
+    high = count if count_high is None else count_high
+    for option, value in (("--count-low", low), ("--count", count), ("--count-high", high)):
+        if value < 0:
+            raise ValidationError("residual", option, f"must be 0 or more, got {value}")
+    if not low <= count <= high:
+        raise ValidationError(
+            "residual",
+            "--count",
+            f"counts are reversed: need --count-low <= --count <= --count-high, got {low}, "
+            f"{count}, {high}",
+        )
+    on = _date(emplaced, "--emplaced")
+    until = _date(emplaced_until, "--emplaced-until")
+    when = _date(at, "--at")
+    assert on is not None and when is not None
+    if until is not None and until < on:
+        raise ValidationError(
+            "residual", "--emplaced-until", f"{until} is before --emplaced {on}; swap them"
+        )
+    if when < on:
+        raise ValidationError("residual", "--at", f"{when} is before --emplaced {on}")
+    check_threshold(threshold)
+    if draws < 100:
+        raise ValidationError("residual", "--draws", f"use at least 100 draws, got {draws}")
+    event = ContaminationEvent(
+        ref="estimate",
+        area_ref="estimate",
+        profile_id=profile,
+        quantity_low=low,
+        quantity_best=count,
+        quantity_high=high,
+        emplaced_on=on,
+        emplaced_until=until,
+    )
+    est = run_estimate([event], when, draws=draws, seed=seed, threshold=threshold, profiles=known)
+    if plot is not None:
+        title = f"{count:,} x {profile}, emplaced {on}" + (f" to {until}" if until else "")
+        _plot([event], est, plot, title, profiles=known)
+    if as_json:
+        print_json(est.as_dict())
+    else:
+        _render(est, f"{profile}: {count:,} devices, on {when}")
+
+
+@app.command()
+def area(
+    ref: Annotated[str, typer.Argument(help="Hazardous area reference.")],
+    db: DbOption = None,
+    at: Annotated[str | None, typer.Option(help="Date to estimate for (default: today).")] = None,
+    cleared_share: Annotated[
+        float, typer.Option(help="Share of the area already cleared or sampled (0 to 1).")
+    ] = 0.0,
+    threshold: ThresholdOption = 0.01,
+    draws: DrawsOption = 10_000,
+    seed: SeedOption = None,
+    as_json: JsonOption = False,
+    plot: PlotOption = None,
+) -> None:
+    """Estimate live devices in a hazardous area from its contamination events and finds."""
+    from landrelease.registry import Registry
+    from landrelease.residual.finds import account_for_finds
+
+    when = _date(at, "--at") or dt.date.today()
+    check_threshold(threshold)
+    with Registry.open(resolve_db(db)) as reg:
+        hazard = reg.hazard(ref)
+        events = reg.events(ref)
+        items = reg.items(ref)
+    if not events:
+        raise ValidationError(
+            ref,
+            "events",
+            "no contamination events are recorded for this area, so there is nothing to "
+            "estimate; add one with `landrelease import --kind events`",
+        )
+    account = account_for_finds(events, items, cleared_share=cleared_share)
+    est = run_estimate(
+        account.events,
+        when,
+        draws=draws,
+        seed=seed,
+        threshold=threshold,
+        profiles=account.profiles,
+    )
+    name = f"{ref}" + (f" ({hazard.name})" if hazard.name else "")
+    if plot is not None:
+        _plot(account.events, est, plot, f"{name}: residual hazard", profiles=account.profiles)
+    if as_json:
+        data = est.as_dict()
+        data.update(
+            area_ref=ref,
+            events=[e.ref for e in events],
+            items_found=sum(int(i.quantity or 0) for i in items),
+            cleared_share=cleared_share,
+            notes=account.notes,
+        )
+        print_json(data)
+    else:
+        _render(est, f"{name} on {when}", account.notes)
