@@ -53,9 +53,15 @@ def generate(n: int, path: Path, seed: int = 7) -> None:
             "evidence": np.where(statuses == "confirmed", "item seen (synthetic)", "informant"),
             "contamination": rng.choice(["ap_mine", "av_mine;ap_mine", "cmr", "uxo"], n),
             "land_use": rng.choice(["agricultural", "forest", "residential", "pasture"], n),
-            "reported_on": [f"{y}-0{m}-1{d}" for y, m, d in zip(
-                rng.integers(2022, 2026, n), rng.integers(1, 9, n), rng.integers(0, 9, n),
-                strict=True)],
+            "reported_on": [
+                f"{y}-0{m}-1{d}"
+                for y, m, d in zip(
+                    rng.integers(2022, 2026, n),
+                    rng.integers(1, 9, n),
+                    rng.integers(0, 9, n),
+                    strict=True,
+                )
+            ],
             "source_org": "synthetic benchmark",
         },
         geometry=geoms,
@@ -98,8 +104,10 @@ def main() -> None:
                 import_times.append(time.perf_counter() - t)
                 assert report.imported == args.n, report
         ours_import = statistics.median(import_times)
-        print(f"import {args.n:,} polygons: pyogrio.read_dataframe {peer_read:.3f} s, "
-              f"landrelease import {ours_import:.3f} s (validated, audited, indexed)")
+        print(
+            f"import {args.n:,} polygons: pyogrio.read_dataframe {peer_read:.3f} s, "
+            f"landrelease import {ours_import:.3f} s (validated, audited, indexed)"
+        )
 
         # Boxes sized from the data's density to hold ~1,000 areas on average.
         minx, miny, maxx, maxy = COUNTRIES["UA"].bbox
@@ -107,12 +115,17 @@ def main() -> None:
         rng = np.random.default_rng(11)
         boxes = [
             (x, y, x + side, y + side)
-            for x, y in zip(rng.uniform(minx + 0.05, maxx - side - 0.05, args.queries),
-                            rng.uniform(miny + 0.05, maxy - side - 0.05, args.queries),
-                            strict=True)
+            for x, y in zip(
+                rng.uniform(minx + 0.05, maxx - side - 0.05, args.queries),
+                rng.uniform(miny + 0.05, maxy - side - 0.05, args.queries),
+                strict=True,
+            )
         ]
-        geoms = gdf.geometry.values._data if hasattr(gdf.geometry.values, "_data") else np.asarray(
-            gdf.geometry.values)
+        geoms = (
+            gdf.geometry.values._data
+            if hasattr(gdf.geometry.values, "_data")
+            else np.asarray(gdf.geometry.values)
+        )
         shapely.prepare(geoms)
         cols = ("ref", "status", "area_m2", "version")
         with Registry.open(Path(tmp) / "bench-0.gpkg") as reg:
@@ -129,12 +142,16 @@ def main() -> None:
                 counts.append(len(scanned))
         gdal = [timed(lambda b=b: pyogrio.read_dataframe(src, bbox=b), 1)[0] for b in boxes[:20]]
     ours_ms, scan_ms = statistics.median(ours) * 1e3, statistics.median(scan) * 1e3
-    print(f"bbox query, median {statistics.median(counts):.0f} areas of {args.n:,} "
-          f"({args.queries} boxes): landrelease {ours_ms:.2f} ms, brute-force shapely scan "
-          f"{scan_ms:.2f} ms, GDAL bbox read {statistics.median(gdal) * 1e3:.2f} ms")
+    print(
+        f"bbox query, median {statistics.median(counts):.0f} areas of {args.n:,} "
+        f"({args.queries} boxes): landrelease {ours_ms:.2f} ms, brute-force shapely scan "
+        f"{scan_ms:.2f} ms, GDAL bbox read {statistics.median(gdal) * 1e3:.2f} ms"
+    )
     print(f"bbox ratio landrelease/scan: {ours_ms / scan_ms:.2f} (target < 1; ours <= 5 ms)")
-    print(f"import ratio landrelease/pyogrio.read_dataframe: {ours_import / peer_read:.2f} "
-          "(target <= 3)")
+    print(
+        f"import ratio landrelease/pyogrio.read_dataframe: {ours_import / peer_read:.2f} "
+        "(target <= 3)"
+    )
 
 
 if __name__ == "__main__":

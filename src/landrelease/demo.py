@@ -23,17 +23,36 @@ ACTOR = "synthetic-demo"
 
 # GeoNames first-level divisions of Ukraine (admin1 codes).
 OBLASTS = {
-    "01": "Cherkasy", "02": "Chernihiv", "03": "Chernivtsi", "04": "Dnipropetrovsk",
-    "05": "Donetsk", "06": "Ivano-Frankivsk", "07": "Kharkiv", "08": "Kherson",
-    "09": "Khmelnytskyi", "10": "Kirovohrad", "11": "Crimea", "12": "Kyiv City",
-    "13": "Kyiv", "14": "Luhansk", "15": "Lviv", "16": "Mykolaiv", "17": "Odesa",
-    "18": "Poltava", "19": "Rivne", "20": "Sevastopol", "21": "Sumy", "22": "Ternopil",
-    "23": "Zakarpattia", "24": "Vinnytsia", "25": "Volyn", "26": "Zaporizhzhia",
+    "01": "Cherkasy",
+    "02": "Chernihiv",
+    "03": "Chernivtsi",
+    "04": "Dnipropetrovsk",
+    "05": "Donetsk",
+    "06": "Ivano-Frankivsk",
+    "07": "Kharkiv",
+    "08": "Kherson",
+    "09": "Khmelnytskyi",
+    "10": "Kirovohrad",
+    "11": "Crimea",
+    "12": "Kyiv City",
+    "13": "Kyiv",
+    "14": "Luhansk",
+    "15": "Lviv",
+    "16": "Mykolaiv",
+    "17": "Odesa",
+    "18": "Poltava",
+    "19": "Rivne",
+    "20": "Sevastopol",
+    "21": "Sumy",
+    "22": "Ternopil",
+    "23": "Zakarpattia",
+    "24": "Vinnytsia",
+    "25": "Volyn",
+    "26": "Zaporizhzhia",
     "27": "Zhytomyr",
 }
 # Invented weighting: oblasts where the scenario puts most of its hazards.
-WEIGHTS = {"05": 6, "07": 6, "26": 5, "08": 5, "14": 3, "16": 3, "21": 3, "02": 3, "13": 3,
-           "04": 2}
+WEIGHTS = {"05": 6, "07": 6, "26": 5, "08": 5, "14": 3, "16": 3, "21": 3, "02": 3, "13": 3, "04": 2}
 
 # Device profiles of residual/profiles.toml the scenario draws from, with the area's category.
 PROFILES = (
@@ -47,8 +66,16 @@ PROFILES = (
     ("uxo-item", "uxo"),
 )
 DEVICE_CATEGORY = {"ap_mine": "ap_mine", "av_mine": "av_mine", "cmr": "submunition", "uxo": "uxo"}
-LAND_USES = ("agricultural", "agricultural", "agricultural", "pasture", "forest", "residential",
-             "infrastructure", "industrial")
+LAND_USES = (
+    "agricultural",
+    "agricultural",
+    "agricultural",
+    "pasture",
+    "forest",
+    "residential",
+    "infrastructure",
+    "industrial",
+)
 
 Step = Callable[[str, int, int], None]
 
@@ -114,7 +141,8 @@ def build_demo(
         with reg.store.transaction() as conn:
             reg.store.set_setting(conn, "synthetic_demo", "true")
             reg.store.set_setting(
-                conn, "description",
+                conn,
+                "description",
                 f"Synthetic demo scenario (seed {seed}): invented hazards, events, activities, "
                 "items and accidents over real GeoNames settlements of Ukraine",
             )
@@ -126,26 +154,34 @@ def build_demo(
             lon, lat, where = _offset(rng, place["longitude"], place["latitude"])
             profile, category = profiles[int(rng.integers(len(profiles)))]
             confirmed = rng.random() < 0.35
-            hazards.append({
-                "name": f"{place['name']} {where} (synthetic {n + 1})",
-                "status": "confirmed" if confirmed else "suspected",
-                "hazard_type": "CHA" if confirmed else "SHA",
-                "contamination": category,
-                "land_use": LAND_USES[int(rng.integers(len(LAND_USES)))],
-                "evidence": (f"{SYNTHETIC}: item reported by residents" if confirmed
-                             else f"{SYNTHETIC}: informant report of shelling"),
-                "reported_on": (dt.date(2022, 4, 1)
-                                + dt.timedelta(days=int(rng.integers(0, 900)))).isoformat(),
-                "source_org": SYNTHETIC,
-                "admin_area": OBLASTS.get(place["admin1code"], place["admin1code"]),
-                "notes": f"{SYNTHETIC}; near {place['name']} (GeoNames {place['geonameid']}, "
-                         f"population {place['population']})",
-                "geometry": _polygon(rng, lon, lat),
-                "_profile": profile,
-            })
+            hazards.append(
+                {
+                    "name": f"{place['name']} {where} (synthetic {n + 1})",
+                    "status": "confirmed" if confirmed else "suspected",
+                    "hazard_type": "CHA" if confirmed else "SHA",
+                    "contamination": category,
+                    "land_use": LAND_USES[int(rng.integers(len(LAND_USES)))],
+                    "evidence": (
+                        f"{SYNTHETIC}: item reported by residents"
+                        if confirmed
+                        else f"{SYNTHETIC}: informant report of shelling"
+                    ),
+                    "reported_on": (
+                        dt.date(2022, 4, 1) + dt.timedelta(days=int(rng.integers(0, 900)))
+                    ).isoformat(),
+                    "source_org": SYNTHETIC,
+                    "admin_area": OBLASTS.get(place["admin1code"], place["admin1code"]),
+                    "notes": f"{SYNTHETIC}; near {place['name']} (GeoNames {place['geonameid']}, "
+                    f"population {place['population']})",
+                    "geometry": _polygon(rng, lon, lat),
+                    "_profile": profile,
+                }
+            )
         refs = reg.add_records(
-            "hazards", [{k: v for k, v in h.items() if k != "_profile"} for h in hazards],
-            actor=ACTOR, reason=f"{SYNTHETIC}: initial survey records",
+            "hazards",
+            [{k: v for k, v in h.items() if k != "_profile"} for h in hazards],
+            actor=ACTOR,
+            reason=f"{SYNTHETIC}: initial survey records",
         )
         # add_records stores rows in spatial order; match refs back by name.
         by_name = {reg.hazard(r).name: r for r in refs}
@@ -158,13 +194,21 @@ def build_demo(
             for _ in range(int(rng.integers(1, 3))):
                 best = int(rng.integers(5, 200))
                 start = dt.date(2022, 3, 1) + dt.timedelta(days=int(rng.integers(0, 800)))
-                events.append({
-                    "area_ref": h["ref"], "profile_id": h["_profile"],
-                    "quantity_low": max(1, best // 3), "quantity_best": best,
-                    "quantity_high": best * 3, "emplaced_on": start.isoformat(),
-                    "emplaced_until": (start + dt.timedelta(days=int(rng.integers(0, 60)))).isoformat(),
-                    "source": SYNTHETIC, "confidence": ("low", "medium", "high")[int(rng.integers(3))],
-                })
+                events.append(
+                    {
+                        "area_ref": h["ref"],
+                        "profile_id": h["_profile"],
+                        "quantity_low": max(1, best // 3),
+                        "quantity_best": best,
+                        "quantity_high": best * 3,
+                        "emplaced_on": start.isoformat(),
+                        "emplaced_until": (
+                            start + dt.timedelta(days=int(rng.integers(0, 60)))
+                        ).isoformat(),
+                        "source": SYNTHETIC,
+                        "confidence": ("low", "medium", "high")[int(rng.integers(3))],
+                    }
+                )
         reg.add_records("events", events, actor=ACTOR, reason=f"{SYNTHETIC}: contamination events")
 
         step("activities and status changes", 2, 5)
@@ -182,20 +226,23 @@ def build_demo(
             area = hazards[int(h)]
             c = area["geometry"].centroid
             civilian = rng.random() < 0.8
-            accidents.append({
-                "area_ref": area["ref"],
-                "occurred_on": (dt.date(2022, 6, 1)
-                                + dt.timedelta(days=int(rng.integers(0, 900)))).isoformat(),
-                "device_category": DEVICE_CATEGORY[area["contamination"]],
-                "killed_civilian": int(rng.integers(0, 2)) if civilian else 0,
-                "injured_civilian": int(rng.integers(1, 3)) if civilian else 0,
-                "killed_deminer": 0 if civilian else int(rng.integers(0, 2)),
-                "injured_deminer": 0 if civilian else 1,
-                "age_group": ("adult", "child", "elderly")[int(rng.integers(3))],
-                "sex": ("male", "female")[int(rng.integers(2))],
-                "notes": f"{SYNTHETIC} accident",
-                "geometry": shapely.Point(c.x, c.y),
-            })
+            accidents.append(
+                {
+                    "area_ref": area["ref"],
+                    "occurred_on": (
+                        dt.date(2022, 6, 1) + dt.timedelta(days=int(rng.integers(0, 900)))
+                    ).isoformat(),
+                    "device_category": DEVICE_CATEGORY[area["contamination"]],
+                    "killed_civilian": int(rng.integers(0, 2)) if civilian else 0,
+                    "injured_civilian": int(rng.integers(1, 3)) if civilian else 0,
+                    "killed_deminer": 0 if civilian else int(rng.integers(0, 2)),
+                    "injured_deminer": 0 if civilian else 1,
+                    "age_group": ("adult", "child", "elderly")[int(rng.integers(3))],
+                    "sex": ("male", "female")[int(rng.integers(2))],
+                    "notes": f"{SYNTHETIC} accident",
+                    "geometry": shapely.Point(c.x, c.y),
+                }
+            )
         reg.add_records("accidents", accidents, actor=ACTOR, reason=f"{SYNTHETIC}: accidents")
         step("done", 5, 5)
         return reg.summary()
@@ -211,12 +258,26 @@ def _progress_area(
     u = rng.random()
 
     def activity(kind: str, status: str, **extra: Any) -> str:
-        return reg.add_records("activities", [{
-            "area_ref": ref, "activity_type": kind, "status": status, "organisation": org,
-            "start_date": start.isoformat(),
-            "end_date": (start + dt.timedelta(days=20)).isoformat() if status == "completed" else None,
-            "notes": SYNTHETIC, "geometry": h["geometry"], **extra,
-        }], actor=ACTOR, reason=f"{SYNTHETIC}: {kind} {status}")[0]
+        return reg.add_records(
+            "activities",
+            [
+                {
+                    "area_ref": ref,
+                    "activity_type": kind,
+                    "status": status,
+                    "organisation": org,
+                    "start_date": start.isoformat(),
+                    "end_date": (start + dt.timedelta(days=20)).isoformat()
+                    if status == "completed"
+                    else None,
+                    "notes": SYNTHETIC,
+                    "geometry": h["geometry"],
+                    **extra,
+                }
+            ],
+            actor=ACTOR,
+            reason=f"{SYNTHETIC}: {kind} {status}",
+        )[0]
 
     def status(to: str) -> None:
         reg.set_status(ref, to, actor=ACTOR, reason=f"{SYNTHETIC}: lifecycle step")
@@ -237,25 +298,46 @@ def _progress_area(
         return  # work under way
     found = kind == "clearance" and rng.random() < 0.7
     if kind == "ts":
-        reg.update_record("activities", act, {
-            "status": "completed", "end_date": (start + dt.timedelta(days=20)).isoformat(),
-            "reduced_m2": area, "evidence_found": False,
-        }, actor=ACTOR, reason=f"{SYNTHETIC}: survey completed")
+        reg.update_record(
+            "activities",
+            act,
+            {
+                "status": "completed",
+                "end_date": (start + dt.timedelta(days=20)).isoformat(),
+                "reduced_m2": area,
+                "evidence_found": False,
+            },
+            actor=ACTOR,
+            reason=f"{SYNTHETIC}: survey completed",
+        )
         status("reduced")
     else:
-        reg.update_record("activities", act, {
-            "status": "completed", "end_date": (start + dt.timedelta(days=60)).isoformat(),
-            "cleared_m2": area, "evidence_found": bool(found),
-        }, actor=ACTOR, reason=f"{SYNTHETIC}: clearance completed")
+        reg.update_record(
+            "activities",
+            act,
+            {
+                "status": "completed",
+                "end_date": (start + dt.timedelta(days=60)).isoformat(),
+                "cleared_m2": area,
+                "evidence_found": bool(found),
+            },
+            actor=ACTOR,
+            reason=f"{SYNTHETIC}: clearance completed",
+        )
         if found:
             c = h["geometry"].representative_point()
-            items.append({
-                "area_ref": ref, "activity_ref": act,
-                "category": DEVICE_CATEGORY[h["contamination"]],
-                "description": f"{SYNTHETIC} item", "quantity": int(rng.integers(1, 6)),
-                "state": "destroyed", "found_on": (start + dt.timedelta(days=30)).isoformat(),
-                "geometry": shapely.Point(c.x, c.y),
-            })
+            items.append(
+                {
+                    "area_ref": ref,
+                    "activity_ref": act,
+                    "category": DEVICE_CATEGORY[h["contamination"]],
+                    "description": f"{SYNTHETIC} item",
+                    "quantity": int(rng.integers(1, 6)),
+                    "state": "destroyed",
+                    "found_on": (start + dt.timedelta(days=30)).isoformat(),
+                    "geometry": shapely.Point(c.x, c.y),
+                }
+            )
         status("cleared")
     if rng.random() < 0.5:
         activity("handover", "completed")

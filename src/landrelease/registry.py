@@ -93,9 +93,7 @@ class Registry:
     # -- opening ---------------------------------------------------------------------------
 
     @classmethod
-    def open(
-        cls, url: str | Path, *, create: bool = False, country: str | None = None
-    ) -> Registry:
+    def open(cls, url: str | Path, *, create: bool = False, country: str | None = None) -> Registry:
         """Open the registry at `url` (a .gpkg path or database URL); `create` makes it."""
         store = open_store(url, create=create)
         try:
@@ -168,8 +166,15 @@ class Registry:
         k = kind_named(kind)
         gdf = read_features(path, layer=layer, require_geometry=k.geometry_required)
         return self._import_frame(
-            k, gdf, actor=actor, reason=reason, skip_invalid=skip_invalid,
-            repair=repair, keep_status=keep_status, source=str(path), progress=step,
+            k,
+            gdf,
+            actor=actor,
+            reason=reason,
+            skip_invalid=skip_invalid,
+            repair=repair,
+            keep_status=keep_status,
+            source=str(path),
+            progress=step,
         )
 
     def add_records(
@@ -193,8 +198,13 @@ class Registry:
                 crs="EPSG:4326",
             )
         report = self._import_frame(
-            kind_named(kind), gdf, actor=actor, reason=reason, repair=repair,
-            keep_status=keep_status, source="api",
+            kind_named(kind),
+            gdf,
+            actor=actor,
+            reason=reason,
+            repair=repair,
+            keep_status=keep_status,
+            source="api",
         )
         return report.refs
 
@@ -219,7 +229,7 @@ class Registry:
         gdf = gdf.reset_index(drop=True)
         n = len(gdf)
         prepared = prepare_columns(kind, gdf)
-        cols = prepared.columns
+        cols: Columns = prepared.columns
         problems = list(prepared.problems)
         report.ignored_columns = prepared.ignored
         if prepared.ignored:
@@ -232,8 +242,10 @@ class Registry:
         if kind.geometry:
             if gdf.geometry.name in gdf.columns and gdf.crs is not None:
                 gdf = to_wgs84(gdf)
-            raw = np.asarray(gdf.geometry.values, dtype=object) if "geometry" in gdf else (
-                np.full(n, None, dtype=object)
+            raw = (
+                np.asarray(gdf.geometry.values, dtype=object)
+                if "geometry" in gdf
+                else (np.full(n, None, dtype=object))
             )
             checked = check_geometries(
                 raw, kind.geometry, self.country, required=kind.geometry_required, repair=repair
@@ -244,7 +256,9 @@ class Registry:
                 ok = ~shapely.is_missing(geoms)
                 geoms[ok] = promote_to_multi(geoms[ok])
             refs_for_label = cols["ref"]
-            report.repairs = [f"{_label(p.row, refs_for_label)}: {p.message}" for p in checked.repairs]
+            report.repairs = [
+                f"{_label(p.row, refs_for_label)}: {p.message}" for p in checked.repairs
+            ]
             report.warnings += [
                 f"{_label(p.row, refs_for_label)}: {p.message}" for p in checked.warnings
             ]
@@ -260,7 +274,9 @@ class Registry:
             more = len(problems) - 1
             tail = (
                 f" ({more} more problem(s) in {len(bad)} record(s); fix them, or import the "
-                "good records with --skip-invalid FILE)" if more else ""
+                "good records with --skip-invalid FILE)"
+                if more
+                else ""
             )
             raise ValidationError(_label(first.row, cols["ref"]), first.field, first.message + tail)
 
@@ -279,9 +295,9 @@ class Registry:
             cols["area_m2"] = area_m2(cols["geometry"], self.country).tolist()
         if kind.geometry == "polygon" and len(cols["ref"]) > 1:
             order = np.argsort(
-                gpd.GeoSeries(cols["geometry"]).hilbert_distance(
-                    total_bounds=self.country.bbox
-                ).to_numpy(),
+                gpd.GeoSeries(cols["geometry"])
+                .hilbert_distance(total_bounds=self.country.bbox)
+                .to_numpy(),
                 kind="stable",
             )
             cols = _take(cols, order)
@@ -308,13 +324,19 @@ class Registry:
                 problems.append(Problem(i, "ref", f"ref {ref} is already in the registry"))
             elif ref in seen:
                 problems.append(
-                    Problem(i, "ref", f"ref {ref} appears twice in this batch (rows {seen[ref] + 1} and {i + 1})")
+                    Problem(
+                        i,
+                        "ref",
+                        f"ref {ref} appears twice in this batch (rows {seen[ref] + 1} and {i + 1})",
+                    )
                 )
             else:
                 seen[ref] = i
         if kind is HAZARDS:
             verdicts: dict[tuple[str, bool], str | None] = {}
-            for i, (status, evidence) in enumerate(zip(cols["status"], cols["evidence"], strict=True)):
+            for i, (status, evidence) in enumerate(
+                zip(cols["status"], cols["evidence"], strict=True)
+            ):
                 if status is None or keep_status:
                     continue
                 case = (status, bool(evidence and evidence.strip()))
@@ -325,24 +347,39 @@ class Registry:
                     except IllegalTransition as exc:
                         verdicts[case] = exc.needs
                 if verdicts[case] is not None:
-                    problems.append(Problem(
-                        i, "status",
-                        f"a new area cannot be {status!r}: {verdicts[case]} (to migrate records "
-                        "whose status was set in another system, import with --keep-status)"))
+                    problems.append(
+                        Problem(
+                            i,
+                            "status",
+                            f"a new area cannot be {status!r}: {verdicts[case]} "
+                            "(to migrate records "
+                            "whose status was set in another system, import with --keep-status)",
+                        )
+                    )
             keys = cols["geom_key"] = geometry_keys(cols["geometry"])
-            stored = self.store.refs_by_key(conn, [k for k in keys if k])
-            first_seen: dict[str, int] = {}
+            stored = self.store.refs_by_key(conn, [k for k in keys if k is not None])
+            first_seen: dict[int, int] = {}
             for i, k in enumerate(keys):
                 if k is None:
                     continue
                 if k in stored:
-                    problems.append(Problem(
-                        i, "geometry",
-                        f"probable duplicate: the same geometry is already stored as {stored[k]}"))
+                    problems.append(
+                        Problem(
+                            i,
+                            "geometry",
+                            "probable duplicate: the same geometry is already stored as "
+                            f"{stored[k]}",
+                        )
+                    )
                 elif k in first_seen:
-                    problems.append(Problem(
-                        i, "geometry",
-                        f"probable duplicate: the same geometry as row {first_seen[k] + 1} of this batch"))
+                    problems.append(
+                        Problem(
+                            i,
+                            "geometry",
+                            "probable duplicate: the same geometry as row "
+                            f"{first_seen[k] + 1} of this batch",
+                        )
+                    )
                 else:
                     first_seen[k] = i
         if "area_ref" in kind.field_names:
@@ -363,9 +400,14 @@ class Registry:
             if profiles is not None:
                 for i, p in enumerate(cols["profile_id"]):
                     if p and p not in profiles:
-                        problems.append(Problem(
-                            i, "profile_id",
-                            f"unknown device profile {p!r}; see 'landrelease residual profiles'"))
+                        problems.append(
+                            Problem(
+                                i,
+                                "profile_id",
+                                f"unknown device profile {p!r}; "
+                                "see 'landrelease residual profiles'",
+                            )
+                        )
         if kind is ACTIVITIES:
             problems += check_activity_dates(cols)
         return problems
@@ -417,7 +459,9 @@ class Registry:
         bad.insert(2, "error", ["; ".join(p.message for p in by_row[r]) for r in rows])
         for c in bad.columns:
             if c != bad.geometry.name and bad[c].dtype == object:
-                bad[c] = bad[c].map(lambda v: v if v is None or isinstance(v, str | int | float | bool) else str(v))
+                bad[c] = bad[c].map(
+                    lambda v: v if v is None or isinstance(v, str | int | float | bool) else str(v)
+                )
         write_features(bad, path)
 
     # -- reading ---------------------------------------------------------------------------
@@ -488,25 +532,34 @@ class Registry:
     def area_facts(self, ref: str) -> lifecycle.AreaFacts:
         """Return what the lifecycle rules need to know about an area's records."""
         acts = self.store.select(
-            ACTIVITIES, columns=["activity_type", "status", "evidence_found"],
-            where={"area_ref": ref}, geometry=False,
+            ACTIVITIES,
+            columns=["activity_type", "status", "evidence_found"],
+            where={"area_ref": ref},
+            geometry=False,
         )
         rows = list(zip(acts["activity_type"], acts["status"], acts["evidence_found"], strict=True))
         done = ActivityStatus.COMPLETED.value
 
-        def has(t: ActivityType, status: str, cond: Callable[[Any], bool] = lambda _e: True) -> bool:
+        def has(
+            t: ActivityType, status: str, cond: Callable[[Any], bool] = lambda _e: True
+        ) -> bool:
             return any(a == t.value and s == status and cond(e) for a, s, e in rows)
 
         evidence = bool(
-            self.store.select(ITEMS, columns=["ref"], where={"area_ref": ref}, geometry=False)["ref"]
-            or self.store.select(ACCIDENTS, columns=["ref"], where={"area_ref": ref},
-                                 geometry=False)["ref"]
+            self.store.select(ITEMS, columns=["ref"], where={"area_ref": ref}, geometry=False)[
+                "ref"
+            ]
+            or self.store.select(
+                ACCIDENTS, columns=["ref"], where={"area_ref": ref}, geometry=False
+            )["ref"]
         )
         return lifecycle.AreaFacts(
             completed_nts=has(ActivityType.NTS, done),
             open_ts_or_clearance=has(ActivityType.TS, ActivityStatus.OPEN.value)
             or has(ActivityType.CLEARANCE, ActivityStatus.OPEN.value),
-            completed_ts_without_evidence=has(ActivityType.TS, done, lambda e: e is not None and not e),
+            completed_ts_without_evidence=has(
+                ActivityType.TS, done, lambda e: e is not None and not e
+            ),
             completed_clearance=has(ActivityType.CLEARANCE, done),
             completed_handover=has(ActivityType.HANDOVER, done),
             direct_evidence=evidence,
@@ -531,9 +584,16 @@ class Registry:
             if target is Status.CONFIRMED:
                 values["hazard_type"] = HazardType.CHA.value
             self.store.update(
-                conn, HAZARDS, ref, values,
-                expected_version=expected_version if expected_version is not None else rec["version"],
-                action="status", at=_now(), actor=actor,
+                conn,
+                HAZARDS,
+                ref,
+                values,
+                expected_version=expected_version
+                if expected_version is not None
+                else rec["version"],
+                action="status",
+                at=_now(),
+                actor=actor,
                 reason=reason or f"status {current.value} -> {target.value}",
             )
         return self.hazard(ref)
@@ -563,16 +623,27 @@ class Registry:
             checked = check_geometries(np.array([geometry], dtype=object), k.geometry, self.country)
             if checked.problems:
                 raise ValidationError(ref, "geometry", checked.problems[0].message)
-            geometry = promote_to_multi(checked.geometries)[0] if k.geometry == "polygon" else geometry
+            geometry = (
+                promote_to_multi(checked.geometries)[0] if k.geometry == "polygon" else geometry
+            )
             if k is HAZARDS:
                 values["area_m2"] = float(area_m2(np.array([geometry]), self.country)[0])
                 values["geom_key"] = geometry_keys(np.array([geometry]))[0]
         with self.store.transaction() as conn:
             rec = self.store.record(k, ref, conn=conn)
             self.store.update(
-                conn, k, ref, values, geometry=geometry,
-                expected_version=expected_version if expected_version is not None else rec["version"],
-                action="update", at=_now(), actor=actor, reason=reason,
+                conn,
+                k,
+                ref,
+                values,
+                geometry=geometry,
+                expected_version=expected_version
+                if expected_version is not None
+                else rec["version"],
+                action="update",
+                at=_now(),
+                actor=actor,
+                reason=reason,
             )
         return self.record(kind, ref)
 
@@ -589,17 +660,23 @@ class Registry:
         for r in rows:
             state = r["state"]
             changes = {
-                k: [prev.get(k), v] for k, v in state.items()
-                if k != "version" and prev.get(k) != v
+                k: [prev.get(k), v] for k, v in state.items() if k != "version" and prev.get(k) != v
             }
             geom = r["geometry"]
             if not _same_geometry(prev_geom, geom):
                 changes["geometry"] = [_geojson(prev_geom), _geojson(geom)]
-            out.append({
-                "kind": r["kind"], "ref": r["ref"], "version": r["version"], "at": r["at"],
-                "actor": r["actor"], "action": r["action"], "reason": r["reason"],
-                "changes": changes,
-            })
+            out.append(
+                {
+                    "kind": r["kind"],
+                    "ref": r["ref"],
+                    "version": r["version"],
+                    "at": r["at"],
+                    "actor": r["actor"],
+                    "action": r["action"],
+                    "reason": r["reason"],
+                    "changes": changes,
+                }
+            )
             prev, prev_geom = state, geom
         return out
 
@@ -612,9 +689,12 @@ class Registry:
         target = next((r for r in rows if r["version"] == to_version), None)
         if target is None or to_version >= current:
             raise ValidationError(
-                ref, "version",
-                f"cannot revert to version {to_version}: choose an earlier version, 1..{current - 1}"
-                if current > 1 else f"cannot revert: {ref} has only version 1",
+                ref,
+                "version",
+                f"cannot revert to version {to_version}: "
+                f"choose an earlier version, 1..{current - 1}"
+                if current > 1
+                else f"cannot revert: {ref} has only version 1",
             )
         kind = KINDS[target["kind"]]
         values = {k: v for k, v in target["state"].items() if k not in ("ref", "version")}
@@ -624,8 +704,16 @@ class Registry:
         note = f"revert to version {to_version}" + (f": {reason}" if reason else "")
         with self.store.transaction() as conn:
             self.store.update(
-                conn, kind, ref, values, geometry=geom, expected_version=current,
-                action="revert", at=_now(), actor=actor, reason=note,
+                conn,
+                kind,
+                ref,
+                values,
+                geometry=geom,
+                expected_version=current,
+                action="revert",
+                at=_now(),
+                actor=actor,
+                reason=note,
             )
         return self.record(kind.name, ref)
 
@@ -665,8 +753,9 @@ def _frame(kind: RecordKind, cols: Columns) -> gpd.GeoDataFrame:
         elif f.kind == "float":
             data[f.name] = pd.array([np.nan if v is None else v for v in values], dtype="float64")
         elif f.kind == "bool":
-            data[f.name] = pd.array([None if v is None else bool(v) for v in values],
-                                    dtype="boolean")
+            data[f.name] = pd.array(
+                [None if v is None else bool(v) for v in values], dtype="boolean"
+            )
         else:
             data[f.name] = pd.array(values, dtype=object)
     geometry = cols.get("geometry")

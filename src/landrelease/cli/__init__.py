@@ -38,9 +38,7 @@ KindOption = Annotated[
     str,
     typer.Option("--kind", help=f"Record kind: {'|'.join(KINDS)}.", show_default=True),
 ]
-ReasonOption = Annotated[
-    str | None, typer.Option("--reason", help="Why: kept in the audit trail.")
-]
+ReasonOption = Annotated[str | None, typer.Option("--reason", help="Why: kept in the audit trail.")]
 
 
 def _open(db: str | None, *, create: bool = False):  # type: ignore[no-untyped-def]
@@ -74,30 +72,47 @@ def _open_create(path: str, country: str):  # type: ignore[no-untyped-def]
 
 @app.command("import")
 def import_(
-    path: Annotated[Path, typer.Argument(help="File to import (.geojson, .gpkg, .zip, .csv, "
-                                             ".xlsx, .parquet).")],
+    path: Annotated[
+        Path, typer.Argument(help="File to import (.geojson, .gpkg, .zip, .csv, .xlsx, .parquet).")
+    ],
     db: DbOption = None,
     kind: KindOption = "hazards",
     skip_invalid: Annotated[
         Path | None,
-        typer.Option("--skip-invalid", help="Import the good records; write each bad one, "
-                     "with its reason, to this file."),
+        typer.Option(
+            "--skip-invalid",
+            help="Import the good records; write each bad one, with its reason, to this file.",
+        ),
     ] = None,
-    repair: Annotated[bool, typer.Option("--repair", help="Repair invalid polygons "
-                                         "(and report each change).")] = False,
+    repair: Annotated[
+        bool, typer.Option("--repair", help="Repair invalid polygons (and report each change).")
+    ] = False,
     reason: ReasonOption = None,
-    keep_status: Annotated[bool, typer.Option(
-        "--keep-status", help="Accept any status as recorded by the source (a migration or a "
-        "re-import of an export); new areas otherwise start suspected or confirmed.")] = False,
+    keep_status: Annotated[
+        bool,
+        typer.Option(
+            "--keep-status",
+            help="Accept any status as recorded by the source (a migration or a "
+            "re-import of an export); new areas otherwise start suspected or confirmed.",
+        ),
+    ] = False,
     layer: Annotated[str | None, typer.Option(help="Layer of a GeoPackage to read.")] = None,
 ) -> None:
     """Import records from a file in one transaction: all of them, or none."""
     from landrelease.registry import IMPORT_STEPS
 
-    with _open(db) as reg, Progress(
-        TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-        TimeElapsedColumn(), console=console, transient=True, disable=not console.is_terminal,
-    ) as bar:
+    with (
+        _open(db) as reg,
+        Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TextColumn("{task.completed}/{task.total}"),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+            disable=not console.is_terminal,
+        ) as bar,
+    ):
         task = bar.add_task(f"importing {path.name}", total=len(IMPORT_STEPS))
         done: list[str] = []
 
@@ -106,8 +121,15 @@ def import_(
             bar.update(task, completed=len(done) - 1, description=f"{name} {path.name}")
 
         report = reg.import_file(
-            path, kind, actor=actor(), reason=reason, skip_invalid=skip_invalid, repair=repair,
-            keep_status=keep_status, layer=layer, progress=step,
+            path,
+            kind,
+            actor=actor(),
+            reason=reason,
+            skip_invalid=skip_invalid,
+            repair=repair,
+            keep_status=keep_status,
+            layer=layer,
+            progress=step,
         )
         bar.update(task, completed=len(IMPORT_STEPS))
     console.print(f"Imported [bold]{report.imported}[/] {kind} from {path}")
@@ -125,8 +147,13 @@ def import_(
 
 @app.command()
 def export(
-    path: Annotated[Path, typer.Argument(help="Output file; its extension picks the format "
-                                             "(.gpkg, .geojson, .csv, .parquet, .xlsx, .zip).")],
+    path: Annotated[
+        Path,
+        typer.Argument(
+            help="Output file; its extension picks the format "
+            "(.gpkg, .geojson, .csv, .parquet, .xlsx, .zip)."
+        ),
+    ],
     db: DbOption = None,
     kind: KindOption = "hazards",
 ) -> None:
@@ -150,8 +177,18 @@ def _parse_bbox(text: str | None) -> tuple[float, float, float, float] | None:
     return parts  # type: ignore[return-value]
 
 
-LIST_COLUMNS = ("ref", "name", "status", "hazard_type", "contamination", "land_use",
-                "admin_area", "reported_on", "area_m2", "version")
+LIST_COLUMNS = (
+    "ref",
+    "name",
+    "status",
+    "hazard_type",
+    "contamination",
+    "land_use",
+    "admin_area",
+    "reported_on",
+    "area_m2",
+    "version",
+)
 
 
 @hazards_app.command("list")
@@ -169,7 +206,9 @@ def hazards_list(
         cols = reg.hazard_columns(bbox=box, status=status, columns=LIST_COLUMNS)
     n = len(cols["ref"])
     if "contamination" in cols:
-        cols["contamination"] = [[p for p in (v or "").split(";") if p] for v in cols["contamination"]]
+        cols["contamination"] = [
+            [p for p in (v or "").split(";") if p] for v in cols["contamination"]
+        ]
     rows = [{c: cols[c][i] for c in LIST_COLUMNS} for i in range(n)]
     if json:
         print_json(rows)
@@ -178,9 +217,15 @@ def hazards_list(
     for c in ("ref", "name", "status", "type", "contamination", "area (ha)", "version"):
         table.add_column(c, justify="right" if c in ("area (ha)", "version") else "left")
     for r in rows[:1000]:
-        table.add_row(r["ref"], r["name"] or "", r["status"], r["hazard_type"],
-                      ", ".join(r["contamination"]),
-                      f"{(r['area_m2'] or 0) / 1e4:,.2f}", str(r["version"]))
+        table.add_row(
+            r["ref"],
+            r["name"] or "",
+            r["status"],
+            r["hazard_type"],
+            ", ".join(r["contamination"]),
+            f"{(r['area_m2'] or 0) / 1e4:,.2f}",
+            str(r["version"]),
+        )
     console.print(table)
     if n > 1000:
         console.print(f"... {n - 1000} more: use --json or 'landrelease export'")
@@ -253,8 +298,9 @@ def history(
         )
         if r["action"] == "create":
             changed = "created"
-        table.add_row(str(r["version"]), r["at"], r["actor"], r["action"], r["reason"] or "",
-                      changed)
+        table.add_row(
+            str(r["version"]), r["at"], r["actor"], r["action"], r["reason"] or "", changed
+        )
     console.print(table)
 
 
@@ -281,8 +327,12 @@ def demo(
 
     path = resolve_db(db)
     with Progress(
-        TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-        console=console, transient=True, disable=not console.is_terminal,
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        console=console,
+        transient=True,
+        disable=not console.is_terminal,
     ) as bar:
         task = bar.add_task("building synthetic demo", total=None)
 
@@ -294,8 +344,10 @@ def demo(
 
 
 def _print_summary(path: str, summary: dict[str, Any]) -> None:
-    console.print(f"[bold]Synthetic demo registry[/] {path} (country {summary['country']}; "
-                  "invented data over real GeoNames settlements)")
+    console.print(
+        f"[bold]Synthetic demo registry[/] {path} (country {summary['country']}; "
+        "invented data over real GeoNames settlements)"
+    )
     table = Table(show_header=True)
     table.add_column("records")
     table.add_column("count", justify="right")

@@ -105,9 +105,9 @@ def check_geometries(
     missing = shapely.is_missing(geoms)
     empty = np.zeros(n, dtype=bool)
     empty[~missing] = shapely.is_empty(geoms[~missing])
-    for i in np.flatnonzero(missing | empty):
+    for i in np.flatnonzero(missing | empty).tolist():
         if required or empty[i]:
-            problems.append(Problem(int(i), "geometry", "geometry is missing or empty"))
+            problems.append(Problem(i, "geometry", "geometry is missing or empty"))
             bad[i] = True
     present = ~(missing | empty)
 
@@ -119,7 +119,7 @@ def check_geometries(
     else:
         ok_type = type_ids == 0
         wanted = "a Point"
-    for i in np.flatnonzero(present & ~ok_type):
+    for i in np.flatnonzero(present & ~ok_type).tolist():
         problems.append(
             Problem(int(i), "geometry", f"geometry is a {geoms[i].geom_type}; expected {wanted}")
         )
@@ -130,12 +130,16 @@ def check_geometries(
         bounds = shapely.bounds(geoms[check])
         minx, miny, maxx, maxy = country.bbox
         inside = (
-            (bounds[:, 0] >= minx) & (bounds[:, 2] <= maxx)
-            & (bounds[:, 1] >= miny) & (bounds[:, 3] <= maxy)
+            (bounds[:, 0] >= minx)
+            & (bounds[:, 2] <= maxx)
+            & (bounds[:, 1] >= miny)
+            & (bounds[:, 3] <= maxy)
         )
         swapped = (
-            (bounds[:, 1] >= minx) & (bounds[:, 3] <= maxx)
-            & (bounds[:, 0] >= miny) & (bounds[:, 2] <= maxy)
+            (bounds[:, 1] >= minx)
+            & (bounds[:, 3] <= maxx)
+            & (bounds[:, 0] >= miny)
+            & (bounds[:, 2] <= maxy)
         )
         if country.boundary is not None:
             inside &= shapely.intersects(country.boundary, geoms[check])
@@ -191,7 +195,8 @@ def check_geometries(
         for i, km in vertex_jumps(geoms[ok]):
             warnings.append(
                 Problem(
-                    int(ok[i]), "geometry",
+                    int(ok[i]),
+                    "geometry",
                     f"a vertex lies {km:.1f} km from its neighbour (over {_JUMP_KM:g} km): "
                     "a mistyped coordinate?",
                 )

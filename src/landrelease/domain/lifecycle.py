@@ -84,9 +84,7 @@ def check_transition(
         return
     if current in (Status.SUSPECTED, Status.CONFIRMED) and target is Status.IN_PROGRESS:
         if not facts.open_ts_or_clearance:
-            raise refuse(
-                "it needs an open technical survey (ts) or clearance activity on the area"
-            )
+            raise refuse("it needs an open technical survey (ts) or clearance activity on the area")
         return
     if current is Status.IN_PROGRESS and target is Status.REDUCED:
         if not facts.completed_ts_without_evidence:
@@ -104,7 +102,10 @@ def check_transition(
             raise refuse("it needs a completed handover activity (the completion report)")
         return
 
-    raise refuse(f"the lifecycle has no step from {current.value!r} to {target.value!r}; " + _legal_from(current))
+    raise refuse(
+        f"the lifecycle has no step from {current.value!r} to {target.value!r}; "
+        + _legal_from(current)
+    )
 
 
 def _legal_from(current: Status) -> str:

@@ -20,9 +20,19 @@ from landrelease.domain.records import SYSTEM_FIELDS, FieldSpec, RecordKind
 
 _TRUE = {"true", "t", "yes", "y", "1"}
 _FALSE = {"false", "f", "no", "n", "0"}
-_NON_NEGATIVE = {"quantity", "quantity_low", "quantity_best", "quantity_high", "killed_civilian",
-                 "injured_civilian", "killed_deminer", "injured_deminer", "cancelled_m2",
-                 "reduced_m2", "cleared_m2"}
+_NON_NEGATIVE = {
+    "quantity",
+    "quantity_low",
+    "quantity_best",
+    "quantity_high",
+    "killed_civilian",
+    "injured_civilian",
+    "killed_deminer",
+    "injured_deminer",
+    "cancelled_m2",
+    "reduced_m2",
+    "cleared_m2",
+}
 
 
 class _Bad(ValueError):
@@ -130,7 +140,7 @@ def parser_for(spec: FieldSpec) -> Callable[[Any], Any]:
     if spec.name in _NON_NEGATIVE:
 
         def non_negative(v: Any) -> Any:
-            x = base(v)
+            x: Any = base(v)
             if x < 0:
                 raise _Bad(f"{v!r} is negative")
             return x
@@ -165,9 +175,7 @@ def prepare_columns(kind: RecordKind, frame: pd.DataFrame) -> Prepared:
             default = ";".join(default) or None
         if src is None:
             if spec.required:
-                problems.extend(
-                    Problem(i, spec.name, f"{spec.name} is required") for i in range(n)
-                )
+                problems.extend(Problem(i, spec.name, f"{spec.name} is required") for i in range(n))
             out[spec.name] = [default] * n
             continue
         series = frame[src]
@@ -187,8 +195,8 @@ def prepare_columns(kind: RecordKind, frame: pd.DataFrame) -> Prepared:
         parsed.append(None)  # index -1: missing values
         values = [parsed[k] for k in codes_.tolist()]
         if errors:
-            for i in np.flatnonzero(np.isin(codes_, list(errors))):
-                problems.append(Problem(int(i), spec.name, errors[int(codes_[i])]))
+            for i in np.flatnonzero(np.isin(codes_, list(errors))).tolist():
+                problems.append(Problem(i, spec.name, errors[int(codes_[i])]))
         if spec.required or default is not None:
             for i in [i for i, v in enumerate(values) if v is None]:
                 if spec.required and int(codes_[i]) not in errors:
@@ -196,8 +204,11 @@ def prepare_columns(kind: RecordKind, frame: pd.DataFrame) -> Prepared:
                 elif not spec.required:
                     values[i] = default
         out[spec.name] = values
-    ignored = [str(c) for k, c in lower.items() if k not in SYSTEM_FIELDS and k not in
-               {"fid", "id", "updated_at", "geom_key"}]
+    ignored = [
+        str(c)
+        for k, c in lower.items()
+        if k not in SYSTEM_FIELDS and k not in {"fid", "id", "updated_at", "geom_key"}
+    ]
     return Prepared(out, problems, ignored)
 
 
@@ -209,12 +220,18 @@ def check_event_ranges(columns: dict[str, list[Any]]) -> list[Problem]:
         if best is None:
             continue
         if lo is not None and lo > best:
-            problems.append(Problem(i, "quantity_low", f"quantity_low {lo} exceeds quantity_best {best}"))
+            problems.append(
+                Problem(i, "quantity_low", f"quantity_low {lo} exceeds quantity_best {best}")
+            )
         if hi is not None and hi < best:
-            problems.append(Problem(i, "quantity_high", f"quantity_high {hi} is below quantity_best {best}"))
+            problems.append(
+                Problem(i, "quantity_high", f"quantity_high {hi} is below quantity_best {best}")
+            )
     for i, (a, b) in enumerate(zip(columns["emplaced_on"], columns["emplaced_until"], strict=True)):
         if a and b and b < a:
-            problems.append(Problem(i, "emplaced_until", f"emplaced_until {b} is before emplaced_on {a}"))
+            problems.append(
+                Problem(i, "emplaced_until", f"emplaced_until {b} is before emplaced_on {a}")
+            )
     return problems
 
 

@@ -139,9 +139,30 @@ _CORE_DDL = [
 ]
 
 _SRS_ROWS = [
-    ("Undefined cartesian SRS", -1, "NONE", -1, "undefined", "undefined cartesian coordinate reference system"),
-    ("Undefined geographic SRS", 0, "NONE", 0, "undefined", "undefined geographic coordinate reference system"),
-    ("WGS 84 geodetic", SRS_ID, "EPSG", 4326, _WGS84_WKT, "longitude/latitude coordinates in decimal degrees on the WGS 84 spheroid"),
+    (
+        "Undefined cartesian SRS",
+        -1,
+        "NONE",
+        -1,
+        "undefined",
+        "undefined cartesian coordinate reference system",
+    ),
+    (
+        "Undefined geographic SRS",
+        0,
+        "NONE",
+        0,
+        "undefined",
+        "undefined geographic coordinate reference system",
+    ),
+    (
+        "WGS 84 geodetic",
+        SRS_ID,
+        "EPSG",
+        4326,
+        _WGS84_WKT,
+        "longitude/latitude coordinates in decimal degrees on the WGS 84 spheroid",
+    ),
 ]
 
 _DESCRIPTIONS = {
@@ -233,7 +254,13 @@ def create_schema(execute) -> None:  # type: ignore[no-untyped-def]
         execute(
             "INSERT INTO gpkg_contents (table_name, data_type, identifier, description, srs_id)"
             " VALUES (?, ?, ?, ?, ?)",
-            (kind.table, data_type, kind.table, _DESCRIPTIONS[name], SRS_ID if kind.geometry else None),
+            (
+                kind.table,
+                data_type,
+                kind.table,
+                _DESCRIPTIONS[name],
+                SRS_ID if kind.geometry else None,
+            ),
         )
         if kind.geometry:
             gtype = "MULTIPOLYGON" if kind.geometry == "polygon" else "POINT"
@@ -310,10 +337,14 @@ def pack_rtree(
     while len(levels[-1][0]) > per_node:
         _, b = levels[-1]
         starts = np.arange(0, len(b), per_node)
-        parent_boxes = np.column_stack([
-            np.minimum.reduceat(b[:, 0], starts), np.maximum.reduceat(b[:, 1], starts),
-            np.minimum.reduceat(b[:, 2], starts), np.maximum.reduceat(b[:, 3], starts),
-        ]).astype(np.float32)
+        parent_boxes = np.column_stack(
+            [
+                np.minimum.reduceat(b[:, 0], starts),
+                np.maximum.reduceat(b[:, 1], starts),
+                np.minimum.reduceat(b[:, 2], starts),
+                np.maximum.reduceat(b[:, 3], starts),
+            ]
+        ).astype(np.float32)
         levels.append((np.zeros(len(starts), dtype=np.int64), parent_boxes))
     # Levels hold entries; nodes of level k group entries of level k. Number nodes top-down.
     node_counts = [max(1, -(-len(e) // per_node)) for e, _ in levels]

@@ -48,12 +48,10 @@ class SqliteStore:
 
     @classmethod
     def open(cls, path: str | Path, *, create: bool = False) -> SqliteStore:
-        """Open (or with `create`, make) the registry file at `path`, migrated to the latest schema."""
+        """Open (or with `create`, make) the registry at `path`, migrated to the latest schema."""
         path = Path(path)
         if not create and not path.exists():
-            raise NotFound(
-                f"no registry at {path}; create one with 'landrelease init --db {path}'"
-            )
+            raise NotFound(f"no registry at {path}; create one with 'landrelease init --db {path}'")
         if create and path.exists() and path.stat().st_size > 0:
             create = False  # init on an existing registry only migrates it
         if path.exists() and not create:
@@ -152,9 +150,9 @@ class SqliteStore:
         with self.reading() as c:
             return {r[0] for r in c.exec_driver_sql(sql)}
 
-    def refs_by_key(self, conn: Connection, keys: Sequence[str]) -> dict[str, str]:
+    def refs_by_key(self, conn: Connection, keys: Sequence[int]) -> dict[int, str]:
         """Return {geometry key: ref} for stored hazard areas with any of `keys`."""
-        out: dict[str, str] = {}
+        out: dict[int, str] = {}
         keys = list(keys)
         for i in range(0, len(keys), 500):
             chunk = keys[i : i + 500]
@@ -225,8 +223,10 @@ class SqliteStore:
         """Return one record as a dict with its geometry; raise NotFound if there is none."""
         cols = self.select(kind, where={"ref": ref}, conn=conn)
         if not cols["ref"]:
-            raise NotFound(f"{ref}: no {kind.name[:-1] if kind.name != 'hazards' else 'hazard area'}"
-                           f" with this reference")
+            raise NotFound(
+                f"{ref}: no {kind.name[:-1] if kind.name != 'hazards' else 'hazard area'}"
+                f" with this reference"
+            )
         rec = {k: v[0] for k, v in cols.items() if k != "geometry"}
         rec["geometry"] = cols["geometry"][0] if "geometry" in cols else None
         return rec
@@ -310,7 +310,14 @@ class SqliteStore:
         # which releases the GIL as it writes, stores the records themselves.
         pool = ThreadPoolExecutor(max_workers=1)
         audit_rows = pool.submit(
-            _audit_rows, kind.name, names, rows, wkbs, at=at, actor=actor, reason=reason,
+            _audit_rows,
+            kind.name,
+            names,
+            rows,
+            wkbs,
+            at=at,
+            actor=actor,
+            reason=reason,
             batch=batch,
         )
         pool.shutdown(wait=False)
@@ -319,9 +326,7 @@ class SqliteStore:
         if bulk:
             conn.exec_driver_sql(f"DROP TRIGGER {rt}_insert")
         first = conn.exec_driver_sql(f"SELECT coalesce(max(fid), 0) FROM {table}").scalar_one()
-        conn.exec_driver_sql(
-            f"INSERT INTO {table} ({', '.join(all_names)}) VALUES ({marks})", rows
-        )
+        conn.exec_driver_sql(f"INSERT INTO {table} ({', '.join(all_names)}) VALUES ({marks})", rows)
         if bulk:
             assert geoms is not None
             fids = np.arange(first + 1, first + 1 + n)
@@ -333,8 +338,16 @@ class SqliteStore:
             else:
                 conn.exec_driver_sql(
                     f"INSERT INTO {rt} VALUES (?, ?, ?, ?, ?)",
-                    list(zip(fids[present].tolist(), b[:, 0].tolist(), b[:, 2].tolist(),
-                             b[:, 1].tolist(), b[:, 3].tolist(), strict=True)),
+                    list(
+                        zip(
+                            fids[present].tolist(),
+                            b[:, 0].tolist(),
+                            b[:, 2].tolist(),
+                            b[:, 1].tolist(),
+                            b[:, 3].tolist(),
+                            strict=True,
+                        )
+                    ),
                 )
             conn.exec_driver_sql(gpkg.rtree_insert_trigger(table))
 
@@ -386,8 +399,18 @@ class SqliteStore:
         conn.exec_driver_sql(
             "INSERT INTO audit_trail (kind, ref, version, action, at, actor, reason, batch, "
             "state, geom_wkb) VALUES (?,?,?,?,?,?,?,?,?,?)",
-            (kind.name, ref, new_version, action, at, actor, reason, None, orjson.dumps(state),
-             None if geom is None else shapely.to_wkb(geom, byte_order=1)),
+            (
+                kind.name,
+                ref,
+                new_version,
+                action,
+                at,
+                actor,
+                reason,
+                None,
+                orjson.dumps(state),
+                None if geom is None else shapely.to_wkb(geom, byte_order=1),
+            ),
         )
         self._touch(conn, kind, at)
         return new_version
@@ -395,8 +418,9 @@ class SqliteStore:
     def _touch(self, conn: Connection, kind: RecordKind, at: str) -> None:
         if kind.geometry:
             ext = conn.exec_driver_sql(
-                f"SELECT min(minx), min(miny), max(maxx), max(maxy) FROM {gpkg.rtree_name(kind.table)}"
-            ).fetchone()
+                "SELECT min(minx), min(miny), max(maxx), max(maxy) "
+                f"FROM {gpkg.rtree_name(kind.table)}"
+            ).one()
             conn.exec_driver_sql(
                 "UPDATE gpkg_contents SET last_change = ?, min_x = ?, min_y = ?, max_x = ?, "
                 "max_y = ? WHERE table_name = ?",
@@ -424,8 +448,18 @@ def _audit_rows(
     k = len(names)
     dumps = orjson.dumps
     return [
-        (kind, row[0], 1, "create", at, actor, reason, batch,
-         dumps(dict(zip(state_names, (*row[:k], 1), strict=True))), w)
+        (
+            kind,
+            row[0],
+            1,
+            "create",
+            at,
+            actor,
+            reason,
+            batch,
+            dumps(dict(zip(state_names, (*row[:k], 1), strict=True))),
+            w,
+        )
         for row, w in zip(rows, wkbs, strict=True)
     ]
 
