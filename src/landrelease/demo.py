@@ -332,6 +332,7 @@ def _progress_area(
                     "activity_ref": act,
                     "category": DEVICE_CATEGORY[h["contamination"]],
                     "description": f"{SYNTHETIC} item",
+                    "notes": SYNTHETIC,
                     "quantity": int(rng.integers(1, 6)),
                     "state": "destroyed",
                     "found_on": (start + dt.timedelta(days=30)).isoformat(),

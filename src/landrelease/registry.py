@@ -20,7 +20,7 @@ import shapely
 
 from landrelease.domain import lifecycle
 from landrelease.domain.codes import ActivityStatus, ActivityType, HazardType, Status
-from landrelease.domain.errors import IllegalTransition, NotFound, ValidationError
+from landrelease.domain.errors import IllegalTransition, InputFileError, NotFound, ValidationError
 from landrelease.domain.geometry import (
     COUNTRIES,
     Country,
@@ -37,6 +37,7 @@ from landrelease.domain.records import (
     HAZARDS,
     ITEMS,
     KINDS,
+    SYSTEM_FIELDS,
     Activity,
     ContaminationEvent,
     HazardArea,
@@ -49,7 +50,7 @@ from landrelease.domain.validate import (
     check_event_ranges,
     prepare_columns,
 )
-from landrelease.store import Columns, Store, open_store
+from landrelease.store import UNCHANGED, Columns, Store, open_store
 
 Progress = Callable[[str], None]
 
@@ -150,6 +151,7 @@ class Registry:
         repair: bool = False,
         keep_status: bool = False,
         layer: str | None = None,
+        crs: str | None = None,
         progress: Progress | None = None,
     ) -> ImportReport:
         """Import every record of a file in one transaction: all land, or none (see ImportReport).
@@ -164,7 +166,7 @@ class Registry:
         step = progress or (lambda _s: None)
         step("reading")
         k = kind_named(kind)
-        gdf = read_features(path, layer=layer, require_geometry=k.geometry_required)
+        gdf = read_features(path, layer=layer, crs=crs, require_geometry=k.geometry_required)
         return self._import_frame(
             k,
             gdf,
@@ -230,6 +232,7 @@ class Registry:
         n = len(gdf)
         prepared = prepare_columns(kind, gdf)
         cols: Columns = prepared.columns
+        cols["_row"] = list(range(n))  # input order, to hand the refs back in it
         problems = list(prepared.problems)
         report.ignored_columns = prepared.ignored
         if prepared.ignored:
@@ -240,8 +243,14 @@ class Registry:
 
         geoms: np.ndarray | None = None
         if kind.geometry:
-            if gdf.geometry.name in gdf.columns and gdf.crs is not None:
-                gdf = to_wgs84(gdf)
+            has_geometry = "geometry" in gdf and bool((~gdf.geometry.isna()).any())
+            if has_geometry:
+                try:
+                    gdf = to_wgs84(gdf)  # refuses a missing or unusable CRS
+                except InputFileError as exc:
+                    raise InputFileError(
+                        f"{source}: {exc}; name the CRS with --crs (e.g. --crs EPSG:32636)"
+                    ) from None
             raw = (
                 np.asarray(gdf.geometry.values, dtype=object)
                 if "geometry" in gdf
@@ -293,21 +302,30 @@ class Registry:
             return report
         if kind is HAZARDS:
             cols["area_m2"] = area_m2(cols["geometry"], self.country).tolist()
+            # A confirmed area is a CHA (direct evidence), however it reached the registry.
+            cols["hazard_type"] = [
+                HazardType.CHA.value if st == Status.CONFIRMED.value else ht
+                for st, ht in zip(cols["status"], cols["hazard_type"], strict=True)
+            ]
         if kind.geometry == "polygon" and len(cols["ref"]) > 1:
-            order = np.argsort(
-                gpd.GeoSeries(cols["geometry"])
-                .hilbert_distance(total_bounds=self.country.bbox)
-                .to_numpy(),
-                kind="stable",
-            )
-            cols = _take(cols, order)
+            # Rows stored in spatial order make the R-tree tight and bbox reads contiguous.
+            present = ~shapely.is_missing(cols["geometry"])
+            distance = np.full(len(present), np.iinfo(np.int64).max)
+            if present.any():
+                distance[present] = (
+                    gpd.GeoSeries(cols["geometry"][present])
+                    .hilbert_distance(total_bounds=self.country.bbox)
+                    .to_numpy()
+                )
+            cols = _take(cols, np.argsort(distance, kind="stable"))
         at = _now()
         if keep_status and kind is HAZARDS:
             reason = (reason + "; " if reason else "") + "statuses kept as recorded by the source"
         with self.store.transaction() as conn:
             cols["ref"] = self._assign_refs(kind, cols, conn)
             self.store.insert(conn, kind, cols, at=at, actor=actor, reason=reason, batch=source)
-        report.refs = list(cols["ref"])
+        by_row = dict(zip(cols["_row"], cols["ref"], strict=True))
+        report.refs = [by_row[i] for i in sorted(by_row)]
         return report
 
     def _cross_checks(
@@ -316,12 +334,14 @@ class Registry:
         problems: list[Problem] = []
         refs = cols["ref"]
         seen: dict[str, int] = {}
-        existing = self.store.column_values(kind, "ref", conn) if any(refs) else set()
+        existing = self._all_refs(conn) if any(refs) else {}
         for i, ref in enumerate(refs):
             if ref is None:
                 continue
             if ref in existing:
-                problems.append(Problem(i, "ref", f"ref {ref} is already in the registry"))
+                problems.append(
+                    Problem(i, "ref", f"ref {ref} is already in the registry ({existing[ref]})")
+                )
             elif ref in seen:
                 problems.append(
                     Problem(
@@ -412,6 +432,13 @@ class Registry:
             problems += check_activity_dates(cols)
         return problems
 
+    def _all_refs(self, conn: Any) -> dict[str, str]:
+        """Return every stored ref with its kind: a ref names one record in the registry."""
+        out: dict[str, str] = {}
+        for name, k in KINDS.items():
+            out.update(dict.fromkeys(self.store.column_values(k, "ref", conn), name))
+        return out
+
     def _existing_refs(self, kind: RecordKind, refs: set[str], conn: Any) -> set[str]:
         if not refs:
             return set()
@@ -431,7 +458,7 @@ class Registry:
         for i in missing:
             year = int(dates[i][:4]) if dates and dates[i] else today
             by_year.setdefault(year, []).append(i)
-        taken = self.store.column_values(kind, "ref", conn) | {r for r in refs if r}
+        taken = set(self._all_refs(conn)) | {r for r in refs if r}
         for year, rows in by_year.items():
             prefix = "-".join(p for p in (self.country.code, kind.ref_code, str(year)) if p)
             assigned = 0
@@ -612,14 +639,22 @@ class Registry:
         k = kind_named(kind)
         if k is HAZARDS and "status" in changes:
             raise ValidationError(ref, "status", "change a status with set_status (the lifecycle)")
-        geometry = changes.pop("geometry", None)
-        frame = gpd.GeoDataFrame(pd.DataFrame([changes]), geometry=[geometry], crs="EPSG:4326")
+        changes = dict(changes)
+        geometry = changes.pop("geometry", UNCHANGED)
+        for name in changes:
+            if name not in k.field_names or name in SYSTEM_FIELDS or name == "ref":
+                raise ValidationError(
+                    ref, name, f"{name} is not a field of {k.name} one can change"
+                )
+        if geometry is None and k.geometry_required:
+            raise ValidationError(ref, "geometry", f"{k.name} need a geometry")
+        frame = pd.DataFrame([changes]) if changes else pd.DataFrame(index=[0])
         prepared = prepare_columns(k, frame)
         bad = [p for p in prepared.problems if p.field in changes]
         if bad:
             raise ValidationError(ref, bad[0].field, bad[0].message)
         values = {f: prepared.columns[f][0] for f in changes}
-        if geometry is not None and k.geometry:
+        if geometry is not UNCHANGED and geometry is not None and k.geometry:
             checked = check_geometries(np.array([geometry], dtype=object), k.geometry, self.country)
             if checked.problems:
                 raise ValidationError(ref, "geometry", checked.problems[0].message)

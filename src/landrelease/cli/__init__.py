@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 import traceback
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any
@@ -97,6 +98,13 @@ def import_(
         ),
     ] = False,
     layer: Annotated[str | None, typer.Option(help="Layer of a GeoPackage to read.")] = None,
+    crs: Annotated[
+        str | None,
+        typer.Option(
+            help="CRS of a file that declares none (CSV, XLSX, Shapefile without "
+            ".prj), e.g. EPSG:32636; default EPSG:4326 for CSV/XLSX."
+        ),
+    ] = None,
 ) -> None:
     """Import records from a file in one transaction: all of them, or none."""
     from landrelease.registry import IMPORT_STEPS
@@ -378,23 +386,35 @@ _mount_optional()
 def main(argv: Sequence[str] | None = None) -> None:
     """Run the CLI: exit 0 on success, 2 on bad usage or input, 1 on anything unexpected."""
     command = typer.main.get_command(app)
+    # Library warnings (GDAL's, through pyogrio) are held back: an error is one line, and
+    # what matters in them reaches the user as our own error; on success they follow it.
+    with warnings.catch_warnings(record=True) as held:
+        warnings.simplefilter("always")
+        code = _run(command, argv)
+    if code == 0:
+        for message in dict.fromkeys(str(w.message) for w in held):
+            sys.stderr.write(f"warning: {_one_line(message)}\n")
+    sys.exit(code)
+
+
+def _run(command: Any, argv: Sequence[str] | None) -> int:
     try:
         result = command.main(args=argv, prog_name="landrelease", standalone_mode=False)
     except typer.Exit as exc:
-        sys.exit(exc.exit_code)
+        return int(exc.exit_code)
     except typer.Abort:
         sys.stderr.write("aborted\n")
-        sys.exit(1)
+        return 1
     except typer.TyperException as exc:  # usage errors: Typer prints them, exit 2
         show = getattr(exc, "show", None)
         if show is not None:
             show()
         else:
             sys.stderr.write(f"error: {_one_line(exc.format_message())}\n")
-        sys.exit(exc.exit_code)
+        return int(exc.exit_code)
     except LandreleaseError as exc:
         sys.stderr.write(f"error: {_one_line(str(exc))}\n")
-        sys.exit(2)
+        return 2
     except Exception as exc:  # noqa: BLE001 - the last guard: one line, exit 1
         if os.environ.get("LANDRELEASE_DEBUG"):
             traceback.print_exc()
@@ -402,8 +422,8 @@ def main(argv: Sequence[str] | None = None) -> None:
             f"unexpected error: {type(exc).__name__}: {_one_line(str(exc))} "
             "(set LANDRELEASE_DEBUG=1 for details)\n"
         )
-        sys.exit(1)
-    sys.exit(result if isinstance(result, int) else 0)
+        return 1
+    return result if isinstance(result, int) else 0
 
 
 def _one_line(text: str) -> str:

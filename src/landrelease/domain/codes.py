@@ -8,6 +8,11 @@ from __future__ import annotations
 from enum import StrEnum
 
 
+def code_key(value: object) -> str:
+    """Return the form codes are matched in: trimmed, lower case, spaces and hyphens as '_'."""
+    return str(value).strip().lower().replace(" ", "_").replace("-", "_")
+
+
 class Status(StrEnum):
     """Land-release status of a hazardous area (IMAS 07.11)."""
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from landrelease.domain.codes import CLOSED_STATUSES, Status
+from landrelease.domain.codes import CLOSED_STATUSES, Status, code_key
 from landrelease.domain.errors import IllegalTransition, ValidationError
 
 
@@ -27,7 +27,7 @@ class AreaFacts:
 def parse_status(value: object, record: str | None = None) -> Status:
     """Return `value` as a Status, or raise ValidationError listing the known codes."""
     try:
-        return Status(str(value).strip().lower())
+        return Status(code_key(value))
     except ValueError:
         known = ", ".join(s.value for s in Status)
         raise ValidationError(

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from landrelease.domain.codes import code_key
 from landrelease.domain.geometry import Problem
 from landrelease.domain.records import SYSTEM_FIELDS, FieldSpec, RecordKind
 
@@ -108,7 +109,7 @@ def _code_parser(spec: FieldSpec) -> Callable[[Any], str]:
     known = ", ".join(c.value for c in spec.codes)
 
     def parse(v: Any) -> str:
-        key = str(v).strip().lower().replace(" ", "_").replace("-", "_")
+        key = code_key(v)
         if key in by_lower:
             return by_lower[key]
         raise _Bad(f"unknown {spec.name} code {v!r}; use one of {known}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from landrelease.domain.errors import LandreleaseError
-from landrelease.store.sqlite import Columns, SqliteStore
+from landrelease.store.sqlite import UNCHANGED, Columns, SqliteStore
 
 Store = SqliteStore
 
@@ -22,4 +22,4 @@ def open_store(url: str | Path, *, create: bool = False) -> Store:
     return SqliteStore.open(Path(text), create=create)
 
 
-__all__ = ["Columns", "Store", "open_store"]
+__all__ = ["UNCHANGED", "Columns", "Store", "open_store"]

@@ -25,6 +25,8 @@ from landrelease.store.schema import GEOM
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
+UNCHANGED: Any = object()  # update(): leave the geometry as it is
+
 Columns = dict[str, Any]  # column name -> list of values; "geometry" -> np.ndarray of shapely
 
 
@@ -365,18 +367,21 @@ class SqliteStore:
         ref: str,
         values: dict[str, Any],
         *,
-        geometry: Any = None,
+        geometry: Any = UNCHANGED,
         expected_version: int,
         action: str,
         at: str,
         actor: str,
         reason: str | None,
     ) -> int:
-        """Write a new version of a record if it is still at `expected_version`; return it."""
+        """Write a new version of a record if it is still at `expected_version`; return it.
+
+        `geometry` None clears the geometry; leave it out to keep the stored one.
+        """
         new_version = expected_version + 1
         sets = [f"{k} = ?" for k in values] + ["version = ?", "updated_at = ?"]
         params: list[Any] = [*values.values(), new_version, at]
-        if geometry is not None and kind.geometry:
+        if geometry is not UNCHANGED and kind.geometry:
             sets.append(f"{GEOM} = ?")
             params.append(gpkg.encode(np.array([geometry], dtype=object))[0])
         res = conn.exec_driver_sql(

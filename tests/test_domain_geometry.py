@@ -1,0 +1,176 @@
+"""Geometry checks, equal-area measurement and duplicate keys (domain, no store)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+import shapely
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pyproj import Geod, Transformer
+
+from fixtures import KHARKIV, KYIV, bow_tie, polygon
+from landrelease.domain.geometry import (
+    COUNTRIES,
+    area_m2,
+    check_geometries,
+    geometry_keys,
+    promote_to_multi,
+    vertex_jumps,
+)
+
+UA = COUNTRIES["UA"]
+GEOD = Geod(ellps="WGS84")
+
+
+def check(geoms, kind="polygon", **kw):  # type: ignore[no-untyped-def]
+    return check_geometries(np.array(geoms, dtype=object), kind, UA, **kw)
+
+
+def test_valid_polygons_pass_unchanged() -> None:
+    geoms = [polygon(0), polygon(1, KHARKIV), shapely.MultiPolygon([polygon(2), polygon(3)])]
+    rep = check(geoms)
+    assert rep.problems == [] and rep.repairs == [] and rep.warnings == []
+    assert all(a.equals(b) for a, b in zip(rep.geometries, geoms, strict=True))
+
+
+def test_problems_name_the_row_of_each_bad_geometry() -> None:
+    swapped = shapely.Polygon([(y, x) for x, y in polygon(5).exterior.coords])
+    geoms = [
+        polygon(0),  # row 0: fine
+        bow_tie(),  # 1: self-intersects
+        None,  # 2: missing
+        shapely.Polygon(),  # 3: empty
+        shapely.Point(*KYIV),  # 4: wrong type
+        swapped,  # 5: lat/lon swapped
+        shapely.affinity.translate(polygon(6), 20, 0),  # 6: outside Ukraine
+        polygon(7),  # 7: fine
+    ]
+    rep = check(geoms)
+    by_row = {p.row: p for p in rep.problems}
+    assert sorted(by_row) == [1, 2, 3, 4, 5, 6]
+    assert all(p.field == "geometry" for p in rep.problems)
+    assert "self-intersects" in by_row[1].message and "--repair" in by_row[1].message
+    assert "missing or empty" in by_row[2].message
+    assert "missing or empty" in by_row[3].message
+    assert "Point" in by_row[4].message
+    assert "swapped" in by_row[5].message
+    assert "outside Ukraine" in by_row[6].message
+
+
+def test_a_polygon_of_fewer_than_three_distinct_vertices_is_refused() -> None:
+    flat = shapely.from_wkt("POLYGON ((30.6 50.5, 30.61 50.5, 30.6 50.5, 30.6 50.5))")
+    rep = check([flat])
+    assert len(rep.problems) == 1
+    assert "3 distinct vertices" in rep.problems[0].message
+
+
+def test_missing_geometry_is_allowed_when_not_required_but_empty_is_not() -> None:
+    rep = check([None, shapely.Polygon()], required=False)
+    assert [p.row for p in rep.problems] == [1]
+
+
+def test_repair_turns_a_bow_tie_into_two_triangles_and_says_so() -> None:
+    rep = check([bow_tie(), polygon(1)], repair=True)
+    assert rep.problems == []
+    assert len(rep.repairs) == 1 and rep.repairs[0].row == 0
+    fixed = rep.geometries[0]
+    assert fixed.is_valid and fixed.geom_type == "MultiPolygon" and len(fixed.geoms) == 2
+    msg = rep.repairs[0].message
+    assert "self-intersects" in msg and "2 part(s)" in msg and "m2" in msg
+    assert rep.geometries[1].equals(polygon(1))
+
+
+def test_points_must_be_points() -> None:
+    rep = check([shapely.Point(*KYIV), polygon(0)], kind="point")
+    assert [p.row for p in rep.problems] == [1]
+
+
+def test_a_vertex_jump_over_5_km_is_a_warning_not_a_problem() -> None:
+    x, y = KHARKIV
+    spike = shapely.Polygon([(x, y), (x + 0.01, y), (x + 0.2, y + 0.005), (x, y + 0.01)])
+    rep = check([polygon(0), spike])
+    assert rep.problems == []
+    assert [w.row for w in rep.warnings] == [1]
+    assert "km" in rep.warnings[0].message
+    assert vertex_jumps(np.array([polygon(0)], dtype=object)) == []
+
+
+def test_a_boundary_polygon_replaces_the_bounding_box() -> None:
+    west = shapely.box(22.13, 44.38, 33.0, 52.38)
+    country = dataclasses.replace(UA, boundary=west)
+    geoms = np.array([polygon(0), polygon(0, KHARKIV)], dtype=object)
+    rep = check_geometries(geoms, "polygon", country)
+    assert [p.row for p in rep.problems] == [1]
+
+
+@pytest.mark.parametrize("epsg", [32636, 3857])
+def test_area_is_measured_in_an_equal_area_projection(epsg: int) -> None:
+    """A 1 km square drawn in a projected CRS: equal to the geodesic area within 0.1%."""
+    to_ll = Transformer.from_crs(epsg, 4326, always_xy=True)
+    to_xy = Transformer.from_crs(4326, epsg, always_xy=True)
+    x0, y0 = to_xy.transform(*KHARKIV)
+    square = shapely.box(x0, y0, x0 + 1000, y0 + 1000).segmentize(50)
+    ll = shapely.transform(square, lambda xy: np.column_stack(to_ll.transform(xy[:, 0], xy[:, 1])))
+    geodesic = abs(GEOD.geometry_area_perimeter(ll)[0])
+    measured = area_m2(np.array([ll], dtype=object), UA)[0]
+    assert measured == pytest.approx(geodesic, rel=1e-3)
+
+
+def test_promote_to_multi_leaves_multis_and_points_alone() -> None:
+    mp = shapely.MultiPolygon([polygon(0), polygon(1)])
+    out = promote_to_multi(np.array([polygon(2), mp, shapely.Point(*KYIV)], dtype=object))
+    assert out[0].geom_type == "MultiPolygon" and out[0].geoms[0].equals(polygon(2))
+    assert out[1] is mp
+    assert out[2].geom_type == "Point"
+
+
+# -- duplicate keys --------------------------------------------------------------------
+
+
+@st.composite
+def star_polygons(draw: st.DrawFn) -> shapely.Polygon:
+    """A simple (star-shaped) polygon near Kyiv: one vertex per angular sector."""
+    k = draw(st.integers(3, 12))
+    lon = draw(st.floats(24.0, 38.0))
+    lat = draw(st.floats(45.5, 51.5))
+    pts = []
+    for j in range(k):
+        a = (j + draw(st.floats(0.1, 0.9))) * 2 * np.pi / k
+        r = draw(st.floats(0.001, 0.01))
+        pts.append((round(lon + r * np.cos(a), 7), round(lat + r * np.sin(a), 7)))
+    poly = shapely.Polygon(pts)
+    return poly
+
+
+@settings(max_examples=30, deadline=None)
+@given(poly=star_polygons(), start=st.integers(0, 20), reverse=st.booleans(), multi=st.booleans())
+def test_geometry_key_ignores_ring_start_and_orientation(
+    poly: shapely.Polygon, start: int, reverse: bool, multi: bool
+) -> None:
+    ring = list(poly.exterior.coords)[:-1]
+    start %= len(ring)
+    ring = ring[start:] + ring[:start]
+    if reverse:
+        ring = ring[::-1]
+    other: shapely.Geometry = shapely.Polygon(ring)
+    if multi:
+        other = shapely.MultiPolygon([other])
+    # keys are taken of geometries in their stored form (MultiPolygon)
+    a, b = geometry_keys(promote_to_multi(np.array([poly, other], dtype=object)))
+    assert a is not None and a == b
+
+
+@settings(max_examples=30, deadline=None)
+@given(poly=star_polygons(), dx=st.floats(1e-6, 1e-3))
+def test_geometry_key_differs_for_a_different_shape(poly: shapely.Polygon, dx: float) -> None:
+    moved = shapely.affinity.translate(poly, dx, 0)
+    a, b = geometry_keys(promote_to_multi(np.array([poly, moved], dtype=object)))
+    assert a != b
+
+
+def test_geometry_key_of_a_missing_geometry_is_none() -> None:
+    keys = geometry_keys(np.array([None, polygon(0)], dtype=object))
+    assert keys[0] is None and keys[1] is not None
