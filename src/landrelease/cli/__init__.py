@@ -137,6 +137,7 @@ def import_(
             repair=repair,
             keep_status=keep_status,
             layer=layer,
+            crs=crs,
             progress=step,
         )
         bar.update(task, completed=len(IMPORT_STEPS))

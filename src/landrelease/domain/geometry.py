@@ -151,6 +151,14 @@ def check_geometries(
                     f"coordinates {_fmt(x, y)} look like swapped lat/lon: lon {x:.5f} is a "
                     f"latitude in {country.name}; put longitude first (x = lon, y = lat)"
                 )
+            elif (
+                max(abs(bounds[j, 0]), abs(bounds[j, 2])) > 180
+                or max(abs(bounds[j, 1]), abs(bounds[j, 3])) > 90
+            ):
+                msg = (
+                    f"coordinates {_fmt(x, y)} are not longitude/latitude: the data is in a "
+                    "projected CRS; name it with --crs (e.g. --crs EPSG:32636)"
+                )
             else:
                 msg = (
                     f"geometry at {_fmt(x, y)} lies outside {country.name} "
