@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ from landrelease.domain.errors import IllegalTransition, InputFileError, NotFoun
 from landrelease.domain.geometry import (
     COUNTRIES,
     Country,
+    GeometryReport,
     Problem,
     area_m2,
     check_geometries,
@@ -223,14 +225,18 @@ class Registry:
         skip_invalid: str | Path | None = None,
         progress: Progress | None = None,
     ) -> ImportReport:
-        from landrelease.io import to_wgs84
 
         step = progress or (lambda _s: None)
         step("checking")
         report = ImportReport(kind.name, source)
         gdf = gdf.reset_index(drop=True)
         n = len(gdf)
-        prepared = prepare_columns(kind, gdf)
+        # Geometry checks (shapely and pyproj, which release the GIL) run in a second thread
+        # while the attributes are parsed here.
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            geometry_stage = pool.submit(self._check_geometry, kind, gdf, source, repair)
+            prepared = prepare_columns(kind, gdf)
+            geo = geometry_stage.result()
         cols: Columns = prepared.columns
         cols["_row"] = list(range(n))  # input order, to hand the refs back in it
         problems = list(prepared.problems)
@@ -240,38 +246,21 @@ class Registry:
                 f"columns not in the {kind.name} data model were ignored: "
                 + ", ".join(prepared.ignored)
             )
-
-        geoms: np.ndarray | None = None
-        if kind.geometry:
-            has_geometry = "geometry" in gdf and bool((~gdf.geometry.isna()).any())
-            if has_geometry:
-                try:
-                    gdf = to_wgs84(gdf)  # refuses a missing or unusable CRS
-                except InputFileError as exc:
-                    raise InputFileError(
-                        f"{source}: {exc}; name the CRS with --crs (e.g. --crs EPSG:32636)"
-                    ) from None
-            raw = (
-                np.asarray(gdf.geometry.values, dtype=object)
-                if "geometry" in gdf
-                else (np.full(n, None, dtype=object))
-            )
-            checked = check_geometries(
-                raw, kind.geometry, self.country, required=kind.geometry_required, repair=repair
-            )
-            problems += checked.problems
-            geoms = checked.geometries
-            if kind.geometry == "polygon":
-                ok = ~shapely.is_missing(geoms)
-                geoms[ok] = promote_to_multi(geoms[ok])
-            refs_for_label = cols["ref"]
+        if geo is not None:
+            gdf = geo.frame
+            problems += geo.checked.problems
             report.repairs = [
-                f"{_label(p.row, refs_for_label)}: {p.message}" for p in checked.repairs
+                f"{_label(p.row, cols['ref'])}: {p.message}" for p in geo.checked.repairs
             ]
             report.warnings += [
-                f"{_label(p.row, refs_for_label)}: {p.message}" for p in checked.warnings
+                f"{_label(p.row, cols['ref'])}: {p.message}" for p in geo.checked.warnings
             ]
-            cols["geometry"] = geoms
+            cols["geometry"] = geo.geometries
+            if kind is HAZARDS:
+                cols["geom_key"] = geo.keys
+                cols["area_m2"] = geo.areas
+            if geo.order is not None:
+                cols["_order"] = geo.order
 
         with self.store.reading() as conn:
             problems += self._cross_checks(kind, cols, conn, keep_status=keep_status)
@@ -301,32 +290,67 @@ class Registry:
         if not len(cols["ref"]):
             return report
         if kind is HAZARDS:
-            cols["area_m2"] = area_m2(cols["geometry"], self.country).tolist()
             # A confirmed area is a CHA (direct evidence), however it reached the registry.
             cols["hazard_type"] = [
                 HazardType.CHA.value if st == Status.CONFIRMED.value else ht
                 for st, ht in zip(cols["status"], cols["hazard_type"], strict=True)
             ]
-        if kind.geometry == "polygon" and len(cols["ref"]) > 1:
-            # Rows stored in spatial order make the R-tree tight and bbox reads contiguous.
-            present = ~shapely.is_missing(cols["geometry"])
-            distance = np.full(len(present), np.iinfo(np.int64).max)
-            if present.any():
-                distance[present] = (
-                    gpd.GeoSeries(cols["geometry"][present])
-                    .hilbert_distance(total_bounds=self.country.bbox)
-                    .to_numpy()
-                )
-            cols = _take(cols, np.argsort(distance, kind="stable"))
+        if "_order" in cols:
+            # Rows stored in spatial (Hilbert) order make the R-tree tight and bbox reads
+            # contiguous.
+            cols = _take(cols, np.argsort(np.asarray(cols["_order"]), kind="stable"))
         at = _now()
         if keep_status and kind is HAZARDS:
             reason = (reason + "; " if reason else "") + "statuses kept as recorded by the source"
-        with self.store.transaction() as conn:
+        with self.store.transaction(bulk=len(cols["ref"]) > 10_000) as conn:
             cols["ref"] = self._assign_refs(kind, cols, conn)
             self.store.insert(conn, kind, cols, at=at, actor=actor, reason=reason, batch=source)
         by_row = dict(zip(cols["_row"], cols["ref"], strict=True))
         report.refs = [by_row[i] for i in sorted(by_row)]
         return report
+
+    def _check_geometry(
+        self, kind: RecordKind, gdf: gpd.GeoDataFrame, source: str, repair: bool
+    ) -> _Geometry | None:
+        """Return the batch's geometries checked, in EPSG:4326 and stored form, with keys."""
+        from landrelease.io import to_wgs84
+
+        if not kind.geometry:
+            return None
+        has_geometry = "geometry" in gdf and bool((~gdf.geometry.isna()).any())
+        if has_geometry:
+            try:
+                gdf = to_wgs84(gdf)  # refuses a missing or unusable CRS
+            except InputFileError as exc:
+                raise InputFileError(
+                    f"{source}: {exc}; name the CRS with --crs (e.g. --crs EPSG:32636)"
+                ) from None
+        raw = (
+            np.asarray(gdf.geometry.values, dtype=object)
+            if "geometry" in gdf
+            else np.full(len(gdf), None, dtype=object)
+        )
+        checked = check_geometries(
+            raw, kind.geometry, self.country, required=kind.geometry_required, repair=repair
+        )
+        geoms = checked.geometries
+        geo = _Geometry(gdf, checked, geoms)
+        if kind.geometry == "polygon":
+            present = ~shapely.is_missing(geoms)
+            geoms[present] = promote_to_multi(geoms[present])
+            present[present] = ~shapely.is_empty(geoms[present])
+            distance = np.full(len(geoms), np.iinfo(np.int64).max)
+            if present.any():
+                distance[present] = (
+                    gpd.GeoSeries(geoms[present])
+                    .hilbert_distance(total_bounds=self.country.bbox)
+                    .to_numpy()
+                )
+            geo.order = distance.tolist()
+        if kind is HAZARDS:
+            geo.keys = geometry_keys(geoms)
+            geo.areas = area_m2(geoms, self.country).tolist()
+        return geo
 
     def _cross_checks(
         self, kind: RecordKind, cols: Columns, conn: Any, *, keep_status: bool = False
@@ -376,7 +400,7 @@ class Registry:
                             "whose status was set in another system, import with --keep-status)",
                         )
                     )
-            keys = cols["geom_key"] = geometry_keys(cols["geometry"])
+            keys = cols["geom_key"]
             stored = self.store.refs_by_key(conn, [k for k in keys if k is not None])
             first_seen: dict[int, int] = {}
             for i, k in enumerate(keys):
@@ -762,6 +786,18 @@ class Registry:
         gdf = _frame(k, self.store.select(k))
         write_features(gdf, path)
         return len(gdf)
+
+
+@dataclass
+class _Geometry:
+    """What the geometry stage of an import hands back."""
+
+    frame: gpd.GeoDataFrame
+    checked: GeometryReport
+    geometries: np.ndarray
+    keys: list[int | None] = field(default_factory=list)
+    areas: list[float] = field(default_factory=list)
+    order: list[int] | None = None
 
 
 def _take(cols: Columns, index: np.ndarray) -> Columns:

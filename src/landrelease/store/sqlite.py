@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -98,12 +97,25 @@ class SqliteStore:
     # -- transactions --------------------------------------------------------------------------
 
     @contextmanager
-    def transaction(self) -> Iterator[Connection]:
-        """Yield a connection in one write transaction: committed on success, else rolled back."""
+    def transaction(self, *, bulk: bool = False) -> Iterator[Connection]:
+        """Yield a connection in one write transaction: committed on success, else rolled back.
+
+        A `bulk` transaction (a large import) runs with a rollback journal instead of the WAL
+        when no other connection has the file open: every page is then written once, not
+        twice (WAL, then checkpoint). It is just as atomic; WAL mode returns after it.
+        """
+        if bulk:
+            self.engine.dispose()  # close idle pooled connections: they would block the switch
         with self.engine.connect() as conn:
-            conn.info["begin"] = "BEGIN IMMEDIATE"
-            with conn.begin():
-                yield conn
+            raw = conn.connection.driver_connection
+            switched = bulk and _set_journal(raw, "delete", wait=False)
+            try:
+                conn.info["begin"] = "BEGIN IMMEDIATE"
+                with conn.begin():
+                    yield conn
+            finally:
+                if switched:
+                    _set_journal(raw, "wal", wait=True)
 
     @contextmanager
     def reading(self) -> Iterator[Connection]:
@@ -308,23 +320,10 @@ class SqliteStore:
         table = kind.table
         marks = ",".join("?" * len(all_names))
 
-        # The audit rows (one JSON state per record) are built in a second thread while SQLite,
-        # which releases the GIL as it writes, stores the records themselves.
-        pool = ThreadPoolExecutor(max_workers=1)
-        audit_rows = pool.submit(
-            _audit_rows,
-            kind.name,
-            names,
-            rows,
-            wkbs,
-            at=at,
-            actor=actor,
-            reason=reason,
-            batch=batch,
-        )
-        pool.shutdown(wait=False)
         bulk = kind.geometry is not None and n > 50
         rt = gpkg.rtree_name(table)
+        rebuild = _deferred_indexes(conn, table) if n > 1000 else []
+        rebuild += _deferred_indexes(conn, "audit_trail") if n > 1000 else []
         if bulk:
             conn.exec_driver_sql(f"DROP TRIGGER {rt}_insert")
         first = conn.exec_driver_sql(f"SELECT coalesce(max(fid), 0) FROM {table}").scalar_one()
@@ -356,8 +355,12 @@ class SqliteStore:
         conn.exec_driver_sql(
             "INSERT INTO audit_trail (kind, ref, version, action, at, actor, reason, batch, "
             "state, geom_wkb) VALUES (?,?,?,?,?,?,?,?,?,?)",
-            audit_rows.result(),
+            _audit_rows(
+                kind.name, names, rows, wkbs, at=at, actor=actor, reason=reason, batch=batch
+            ),
         )
+        for sql in rebuild:
+            conn.exec_driver_sql(sql)
         self._touch(conn, kind, at)
 
     def update(
@@ -435,6 +438,36 @@ class SqliteStore:
             conn.exec_driver_sql(
                 "UPDATE gpkg_contents SET last_change = ? WHERE table_name = ?", (at, kind.table)
             )
+
+
+def _set_journal(raw: Any, mode: str, *, wait: bool) -> bool:
+    """Set the journal mode on a raw connection; return whether it took effect."""
+    if not wait:
+        raw.execute("PRAGMA busy_timeout = 0")
+    try:
+        got = raw.execute(f"PRAGMA journal_mode = {mode}").fetchone()[0]
+    except sqlite3.OperationalError:  # another connection has the file open
+        got = None
+    finally:
+        raw.execute("PRAGMA busy_timeout = 10000")
+    return str(got).lower() == mode
+
+
+def _deferred_indexes(conn: Connection, table: str) -> list[str]:
+    """Drop the secondary indexes of an empty table; return the SQL that rebuilds them.
+
+    Building an index once over a loaded table (a sort) beats updating it row by row.
+    """
+    if conn.exec_driver_sql(f"SELECT 1 FROM {table} LIMIT 1").fetchone() is not None:
+        return []
+    indexes = conn.exec_driver_sql(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? "
+        "AND sql IS NOT NULL",
+        (table,),
+    ).fetchall()
+    for name, _sql in indexes:
+        conn.exec_driver_sql(f"DROP INDEX {name}")
+    return [sql for _name, sql in indexes]
 
 
 def _audit_rows(
