@@ -485,14 +485,13 @@ class Registry:
         taken = set(self._all_refs(conn)) | {r for r in refs if r}
         for year, rows in by_year.items():
             prefix = "-".join(p for p in (self.country.code, kind.ref_code, str(year)) if p)
-            assigned = 0
-            while assigned < len(rows):
-                for serial in self.store.reserve_serials(conn, prefix, len(rows) - assigned):
-                    ref = f"{prefix}-{serial:05d}"
-                    if ref not in taken:
-                        refs[rows[assigned]] = ref
-                        taken.add(ref)
-                        assigned += 1
+            while rows:
+                serials = self.store.reserve_serials(conn, prefix, len(rows))
+                fresh = [r for r in (f"{prefix}-{s:05d}" for s in serials) if r not in taken]
+                for i, ref in zip(rows, fresh, strict=False):
+                    refs[i] = ref
+                taken.update(fresh)
+                rows = rows[len(fresh) :]  # serials already used by hand-made refs: more
         return refs
 
     def _write_rejects(

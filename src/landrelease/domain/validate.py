@@ -50,6 +50,12 @@ def _is_null(v: Any) -> bool:
     return isinstance(v, str) and not v.strip()
 
 
+def _clean_text(v: Any) -> str | None:
+    if isinstance(v, str):
+        return v.strip() or None
+    return None if _is_null(v) else str(v).strip() or None
+
+
 def _text(v: Any) -> str:
     return str(v).strip()
 
@@ -180,6 +186,16 @@ def prepare_columns(kind: RecordKind, frame: pd.DataFrame) -> Prepared:
             out[spec.name] = [default] * n
             continue
         series = frame[src]
+        if spec.kind == "text" and series.dtype == object:
+            # Free text is mostly distinct: trim each value rather than parse distinct ones.
+            out[spec.name] = [_clean_text(v) for v in series.tolist()]
+            if spec.required:
+                problems.extend(
+                    Problem(i, spec.name, f"{spec.name} is required")
+                    for i, v in enumerate(out[spec.name])
+                    if v is None
+                )
+            continue
         codes_, uniques = pd.factorize(series, use_na_sentinel=True)
         parse = parser_for(spec)
         parsed: list[Any] = []
