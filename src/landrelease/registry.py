@@ -233,8 +233,8 @@ class Registry:
         n = len(gdf)
         # Geometry checks (shapely and pyproj, which release the GIL) run in a second thread
         # while the attributes are parsed here.
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            geometry_stage = pool.submit(self._check_geometry, kind, gdf, source, repair)
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            geometry_stage = pool.submit(self._check_geometry, kind, gdf, source, repair, pool)
             prepared = prepare_columns(kind, gdf)
             geo = geometry_stage.result()
         cols: Columns = prepared.columns
@@ -310,9 +310,17 @@ class Registry:
         return report
 
     def _check_geometry(
-        self, kind: RecordKind, gdf: gpd.GeoDataFrame, source: str, repair: bool
+        self,
+        kind: RecordKind,
+        gdf: gpd.GeoDataFrame,
+        source: str,
+        repair: bool,
+        pool: ThreadPoolExecutor,
     ) -> _Geometry | None:
-        """Return the batch's geometries checked, in EPSG:4326 and stored form, with keys."""
+        """Return the batch's geometries checked, in EPSG:4326 and stored form, with keys.
+
+        Areas are measured on `pool`'s other worker meanwhile (repaired ones again after).
+        """
         from landrelease.io import to_wgs84
 
         if not kind.geometry:
@@ -330,6 +338,7 @@ class Registry:
             if "geometry" in gdf
             else np.full(len(gdf), None, dtype=object)
         )
+        areas = pool.submit(area_m2, raw, self.country) if kind is HAZARDS else None
         checked = check_geometries(
             raw, kind.geometry, self.country, required=kind.geometry_required, repair=repair
         )
@@ -347,9 +356,13 @@ class Registry:
                     .to_numpy()
                 )
             geo.order = distance.tolist()
-        if kind is HAZARDS:
+        if areas is not None:
             geo.keys = geometry_keys(geoms)
-            geo.areas = area_m2(geoms, self.country).tolist()
+            measured = areas.result()
+            repaired = [p.row for p in checked.repairs]
+            if repaired:
+                measured[repaired] = area_m2(geoms[repaired], self.country)
+            geo.areas = measured.tolist()
         return geo
 
     def _cross_checks(
