@@ -439,18 +439,16 @@ class Registry:
                     )
                 else:
                     first_seen[k] = i
-        if "area_ref" in kind.field_names:
-            area_refs = {r for r in cols["area_ref"] if r}
-            known = self._existing_refs(HAZARDS, area_refs, conn)
-            for i, r in enumerate(cols["area_ref"]):
-                if r and r not in known:
-                    problems.append(Problem(i, "area_ref", f"no hazard area {r} in the registry"))
-        if kind is ITEMS:
-            act_refs = {r for r in cols["activity_ref"] if r}
-            known = self._existing_refs(ACTIVITIES, act_refs, conn)
-            for i, r in enumerate(cols["activity_ref"]):
-                if r and r not in known:
-                    problems.append(Problem(i, "activity_ref", f"no activity {r} in the registry"))
+        links = [("area_ref", HAZARDS, "hazard area"), ("activity_ref", ACTIVITIES, "activity")]
+        for name, target, what in links:
+            if name not in kind.field_names:
+                continue
+            known = self._existing_refs(target, {r for r in cols[name] if r}, conn)
+            problems += [
+                Problem(i, name, f"no {what} {r} in the registry")
+                for i, r in enumerate(cols[name])
+                if r and r not in known
+            ]
         if kind is EVENTS:
             problems += check_event_ranges(cols)
             profiles = _profile_ids()

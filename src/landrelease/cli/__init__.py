@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from landrelease.cli.common import (
@@ -20,6 +19,7 @@ from landrelease.cli.common import (
     actor,
     console,
     print_json,
+    progress_bar,
     resolve_db,
 )
 from landrelease.domain.errors import LandreleaseError, ValidationError
@@ -109,18 +109,7 @@ def import_(
     """Import records from a file in one transaction: all of them, or none."""
     from landrelease.registry import IMPORT_STEPS
 
-    with (
-        _open(db) as reg,
-        Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            TextColumn("{task.completed}/{task.total}"),
-            TimeElapsedColumn(),
-            console=console,
-            transient=True,
-            disable=not console.is_terminal,
-        ) as bar,
-    ):
+    with _open(db) as reg, progress_bar() as bar:
         task = bar.add_task(f"importing {path.name}", total=len(IMPORT_STEPS))
         done: list[str] = []
 
@@ -335,14 +324,7 @@ def demo(
     from landrelease.demo import build_demo
 
     path = resolve_db(db)
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TextColumn("{task.completed}/{task.total}"),
-        console=console,
-        transient=True,
-        disable=not console.is_terminal,
-    ) as bar:
+    with progress_bar() as bar:
         task = bar.add_task("building synthetic demo", total=None)
 
         def step(name: str, done: int, total: int) -> None:
