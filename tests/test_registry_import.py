@@ -545,3 +545,21 @@ def test_events_import_from_a_csv_without_geometry(
     code, out, err = run_cli(["import", src, "--db", registry_path, "--kind", "events"])
     assert code == 0, err
     assert table_counts(registry_path)["contamination_events"] == 2
+
+
+def test_an_item_far_from_its_area_lands_with_a_warning(
+    reg: Registry, refs: dict[str, str], tmp_path: Path
+) -> None:
+    area = reg.hazard(refs["kyiv"])
+    inside = area.geometry.representative_point()
+    far = shapely.Point(inside.x + 0.05, inside.y)  # about 3.5 km east
+    src = tmp_path / "items.geojson"
+    gpd.GeoDataFrame(
+        {"area_ref": [area.ref, area.ref], "category": ["uxo", "uxo"], "state": ["live"] * 2},
+        geometry=[inside, far],
+        crs="EPSG:4326",
+    ).to_file(src)
+    report = reg.import_file(src, "items", actor="x")
+    assert report.imported == 2
+    assert len(report.warnings) == 1
+    assert "row 2" in report.warnings[0] and f"km from its area {area.ref}" in report.warnings[0]

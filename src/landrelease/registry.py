@@ -264,6 +264,10 @@ class Registry:
 
         with self.store.reading() as conn:
             problems += self._cross_checks(kind, cols, conn, keep_status=keep_status)
+            report.warnings += [
+                f"{_label(p.row, cols['ref'])}: {p.message}"
+                for p in self._far_from_area(kind, cols, conn)
+            ]
 
         bad = sorted({p.row for p in problems})
         if problems and skip_invalid is None:
@@ -473,6 +477,37 @@ class Registry:
         for name, k in KINDS.items():
             out.update(dict.fromkeys(self.store.column_values(k, "ref", conn), name))
         return out
+
+    def _far_from_area(self, kind: RecordKind, cols: Columns, conn: Any) -> list[Problem]:
+        """Return a warning for each item or accident over 1 km from the area it names."""
+        if kind not in (ITEMS, ACCIDENTS):
+            return []
+        wanted = {r for r in cols["area_ref"] if r}
+        if not wanted:
+            return []
+        areas = self.store.select(HAZARDS, columns=["ref"], where={"ref": tuple(wanted)}, conn=conn)
+        shape_of = dict(zip(areas["ref"], areas["geometry"], strict=True))
+        rows = [
+            i
+            for i, (r, g) in enumerate(zip(cols["area_ref"], cols["geometry"], strict=True))
+            if r in shape_of and g is not None
+        ]
+        if not rows:
+            return []
+        points = np.array([cols["geometry"][i] for i in rows], dtype=object)
+        shapes = np.array([shape_of[cols["area_ref"][i]] for i in rows], dtype=object)
+        # Metres from degrees at the point's latitude: ample for a 1 km warning.
+        lat = np.radians(shapely.get_y(points))
+        nearest = shapely.shortest_line(points, shapes)
+        (x0, y0), (x1, y1) = (
+            shapely.get_coordinates(shapely.get_point(nearest, k)).T for k in (0, 1)
+        )
+        metres = np.hypot((x1 - x0) * 111_320 * np.cos(lat), (y1 - y0) * 110_574)
+        return [
+            Problem(i, "geometry", f"lies {m / 1000:.1f} km from its area {cols['area_ref'][i]}")
+            for i, m in zip(rows, metres.tolist(), strict=True)
+            if m > 1000
+        ]
 
     def _existing_refs(self, kind: RecordKind, refs: set[str], conn: Any) -> set[str]:
         if not refs:
