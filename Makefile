@@ -2,7 +2,7 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-DB     ?= demo.gpkg
+DB     ?= synthetic-demo.gpkg
 
 .PHONY: demo test bench lint clean install install-dev
 
@@ -36,4 +36,4 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/mypy src
 
 clean:
-	rm -rf $(VENV) demo.gpkg demo.gpkg-wal demo.gpkg-shm
+	rm -rf $(VENV) synthetic-demo.gpkg synthetic-demo.gpkg-wal synthetic-demo.gpkg-shm

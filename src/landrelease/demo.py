@@ -140,6 +140,7 @@ def build_demo(
     with Registry.open(path, create=True, country="UA") as reg:
         with reg.store.transaction() as conn:
             reg.store.set_setting(conn, "synthetic_demo", "true")
+            reg.store.prefix_layer_descriptions(conn, "SYNTHETIC DEMO DATA. ")
             reg.store.set_setting(
                 conn,
                 "description",

@@ -141,6 +141,10 @@ class SqliteStore:
             (key, value),
         )
 
+    def prefix_layer_descriptions(self, conn: Connection, prefix: str) -> None:
+        """Put `prefix` before every layer's description (what QGIS shows of a layer)."""
+        conn.exec_driver_sql("UPDATE gpkg_contents SET description = ? || description", (prefix,))
+
     def reserve_serials(self, conn: Connection, prefix: str, count: int) -> range:
         """Return `count` new serial numbers for references starting with `prefix`."""
         row = conn.exec_driver_sql(
