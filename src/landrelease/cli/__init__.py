@@ -107,7 +107,7 @@ def import_(
     ] = None,
 ) -> None:
     """Import records from a file in one transaction: all of them, or none."""
-    from landrelease.registry import IMPORT_STEPS
+    from landrelease.importing import IMPORT_STEPS
 
     with _open(db) as reg, progress_bar() as bar:
         task = bar.add_task(f"importing {path.name}", total=len(IMPORT_STEPS))

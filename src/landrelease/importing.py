@@ -1,0 +1,467 @@
+"""Importing a batch of records: check every one against the domain and the store, then
+write them all in one unit of work, or none.
+
+The registry's `import_file` and `add_records` hand their batch to `Importer.run`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import shapely
+
+from landrelease.domain import lifecycle
+from landrelease.domain.codes import HazardType, Status
+from landrelease.domain.errors import IllegalTransition, InputFileError, ValidationError
+from landrelease.domain.geometry import (
+    Country,
+    GeometryReport,
+    Problem,
+    area_m2,
+    check_geometries,
+    geometry_keys,
+    promote_to_multi,
+)
+from landrelease.domain.records import (
+    ACCIDENTS,
+    ACTIVITIES,
+    EVENTS,
+    HAZARDS,
+    ITEMS,
+    KINDS,
+    RecordKind,
+)
+from landrelease.domain.validate import (
+    check_activity_dates,
+    check_event_ranges,
+    prepare_columns,
+)
+from landrelease.store import Columns, Store
+
+Progress = Callable[[str], None]
+
+IMPORT_STEPS = ("reading", "checking", "writing")
+
+
+def now_utc() -> str:
+    """Return the current time as the audit trail writes it (UTC, ISO 8601, milliseconds)."""
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")[:-4] + "Z"
+
+
+@dataclass
+class ImportReport:
+    """What an import did: records written, records rejected (and where), repairs, warnings."""
+
+    kind: str
+    source: str
+    refs: list[str] = field(default_factory=list)
+    rejected: int = 0
+    rejected_file: str | None = None
+    repairs: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    ignored_columns: list[str] = field(default_factory=list)
+
+    @property
+    def imported(self) -> int:
+        return len(self.refs)
+
+
+def _label(i: int, refs: Sequence[Any]) -> str:
+    ref = refs[i] if i < len(refs) else None
+    return f"{ref} (row {i + 1})" if ref else f"row {i + 1}"
+
+
+class Importer:
+    """Checks a batch against the domain rules and the stored records, then writes it."""
+
+    def __init__(self, store: Store, country: Country) -> None:
+        self.store = store
+        self.country = country
+
+    def run(
+        self,
+        kind: RecordKind,
+        gdf: gpd.GeoDataFrame,
+        *,
+        actor: str,
+        reason: str | None,
+        source: str,
+        repair: bool = False,
+        keep_status: bool = False,
+        skip_invalid: str | Path | None = None,
+        progress: Progress | None = None,
+    ) -> ImportReport:
+
+        step = progress or (lambda _s: None)
+        step("checking")
+        report = ImportReport(kind.name, source)
+        gdf = gdf.reset_index(drop=True)
+        n = len(gdf)
+        # Geometry checks (shapely and pyproj, which release the GIL) run in a second thread
+        # while the attributes are parsed here.
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            geometry_stage = pool.submit(self._check_geometry, kind, gdf, source, repair, pool)
+            prepared = prepare_columns(kind, gdf)
+            geo = geometry_stage.result()
+        cols: Columns = prepared.columns
+        cols["_row"] = list(range(n))  # input order, to hand the refs back in it
+        problems = list(prepared.problems)
+        report.ignored_columns = prepared.ignored
+        if prepared.ignored:
+            report.warnings.append(
+                f"columns not in the {kind.name} data model were ignored: "
+                + ", ".join(prepared.ignored)
+            )
+        if geo is not None:
+            gdf = geo.frame
+            problems += geo.checked.problems
+            report.repairs = [
+                f"{_label(p.row, cols['ref'])}: {p.message}" for p in geo.checked.repairs
+            ]
+            report.warnings += [
+                f"{_label(p.row, cols['ref'])}: {p.message}" for p in geo.checked.warnings
+            ]
+            cols["geometry"] = geo.geometries
+            if kind is HAZARDS:
+                cols["geom_key"] = geo.keys
+                cols["area_m2"] = geo.areas
+            if geo.order is not None:
+                cols["_order"] = geo.order
+
+        with self.store.reading() as conn:
+            problems += self._cross_checks(kind, cols, conn, keep_status=keep_status)
+            report.warnings += [
+                f"{_label(p.row, cols['ref'])}: {p.message}"
+                for p in self._far_from_area(kind, cols, conn)
+            ]
+
+        bad = sorted({p.row for p in problems})
+        if problems and skip_invalid is None:
+            problems.sort(key=lambda p: p.row)
+            first = problems[0]
+            more = len(problems) - 1
+            tail = (
+                f" ({more} more problem(s) in {len(bad)} record(s); fix them, or import the "
+                "good records with --skip-invalid FILE)"
+                if more
+                else ""
+            )
+            raise ValidationError(_label(first.row, cols["ref"]), first.field, first.message + tail)
+
+        if problems:
+            assert skip_invalid is not None
+            self._write_rejects(gdf, problems, skip_invalid)
+            report.rejected = len(bad)
+            report.rejected_file = str(skip_invalid)
+            keep = np.setdiff1d(np.arange(n), bad)
+            cols = _take(cols, keep)
+
+        step("writing")
+        if not len(cols["ref"]):
+            return report
+        if kind is HAZARDS:
+            # A confirmed area is a CHA (direct evidence), however it reached the registry.
+            cols["hazard_type"] = [
+                HazardType.CHA.value if st == Status.CONFIRMED.value else ht
+                for st, ht in zip(cols["status"], cols["hazard_type"], strict=True)
+            ]
+        if "_order" in cols:
+            # Rows stored in spatial (Hilbert) order make the R-tree tight and bbox reads
+            # contiguous.
+            cols = _take(cols, np.argsort(np.asarray(cols["_order"]), kind="stable"))
+        at = now_utc()
+        if keep_status and kind is HAZARDS:
+            reason = (reason + "; " if reason else "") + "statuses kept as recorded by the source"
+        with self.store.transaction(bulk=len(cols["ref"]) > 10_000) as conn:
+            cols["ref"] = self._assign_refs(kind, cols, conn)
+            self.store.insert(conn, kind, cols, at=at, actor=actor, reason=reason, batch=source)
+        by_row = dict(zip(cols["_row"], cols["ref"], strict=True))
+        report.refs = [by_row[i] for i in sorted(by_row)]
+        return report
+
+    def _check_geometry(
+        self,
+        kind: RecordKind,
+        gdf: gpd.GeoDataFrame,
+        source: str,
+        repair: bool,
+        pool: ThreadPoolExecutor,
+    ) -> _Geometry | None:
+        """Return the batch's geometries checked, in EPSG:4326 and stored form, with keys.
+
+        Areas are measured on `pool`'s other worker meanwhile (repaired ones again after).
+        """
+        from landrelease.io import to_wgs84
+
+        if not kind.geometry:
+            return None
+        has_geometry = "geometry" in gdf and bool((~gdf.geometry.isna()).any())
+        if has_geometry:
+            try:
+                gdf = to_wgs84(gdf)  # refuses a missing or unusable CRS
+            except InputFileError as exc:
+                raise InputFileError(
+                    f"{source}: {exc}; name the CRS with --crs (e.g. --crs EPSG:32636)"
+                ) from None
+        raw = (
+            np.asarray(gdf.geometry.values, dtype=object)
+            if "geometry" in gdf
+            else np.full(len(gdf), None, dtype=object)
+        )
+        areas = pool.submit(area_m2, raw, self.country) if kind is HAZARDS else None
+        checked = check_geometries(
+            raw, kind.geometry, self.country, required=kind.geometry_required, repair=repair
+        )
+        geoms = checked.geometries
+        geo = _Geometry(gdf, checked, geoms)
+        if kind.geometry == "polygon":
+            present = ~shapely.is_missing(geoms)
+            geoms[present] = promote_to_multi(geoms[present])
+            present[present] = ~shapely.is_empty(geoms[present])
+            distance = np.full(len(geoms), np.iinfo(np.int64).max)
+            if present.any():
+                distance[present] = (
+                    gpd.GeoSeries(geoms[present])
+                    .hilbert_distance(total_bounds=self.country.bbox)
+                    .to_numpy()
+                )
+            geo.order = distance.tolist()
+        if areas is not None:
+            geo.keys = geometry_keys(geoms)
+            measured = areas.result()
+            repaired = [p.row for p in checked.repairs]
+            if repaired:
+                measured[repaired] = area_m2(geoms[repaired], self.country)
+            geo.areas = measured.tolist()
+        return geo
+
+    def _cross_checks(
+        self, kind: RecordKind, cols: Columns, conn: Any, *, keep_status: bool = False
+    ) -> list[Problem]:
+        problems: list[Problem] = []
+        refs = cols["ref"]
+        seen: dict[str, int] = {}
+        existing = self._all_refs(conn) if any(refs) else {}
+        for i, ref in enumerate(refs):
+            if ref is None:
+                continue
+            if ref in existing:
+                problems.append(
+                    Problem(i, "ref", f"ref {ref} is already in the registry ({existing[ref]})")
+                )
+            elif ref in seen:
+                problems.append(
+                    Problem(
+                        i,
+                        "ref",
+                        f"ref {ref} appears twice in this batch (rows {seen[ref] + 1} and {i + 1})",
+                    )
+                )
+            else:
+                seen[ref] = i
+        if kind is HAZARDS:
+            verdicts: dict[tuple[str, bool], str | None] = {}
+            for i, (status, evidence) in enumerate(
+                zip(cols["status"], cols["evidence"], strict=True)
+            ):
+                if status is None or keep_status:
+                    continue
+                case = (status, bool(evidence and evidence.strip()))
+                if case not in verdicts:
+                    try:
+                        lifecycle.check_new("", Status(status), evidence)
+                        verdicts[case] = None
+                    except IllegalTransition as exc:
+                        verdicts[case] = exc.needs
+                if verdicts[case] is not None:
+                    problems.append(
+                        Problem(
+                            i,
+                            "status",
+                            f"a new area cannot be {status!r}: {verdicts[case]} "
+                            "(to migrate records "
+                            "whose status was set in another system, import with --keep-status)",
+                        )
+                    )
+            keys = cols["geom_key"]
+            stored = self.store.refs_by_key(conn, [k for k in keys if k is not None])
+            first_seen: dict[int, int] = {}
+            for i, k in enumerate(keys):
+                if k is None:
+                    continue
+                if k in stored:
+                    problems.append(
+                        Problem(
+                            i,
+                            "geometry",
+                            "probable duplicate: the same geometry is already stored as "
+                            f"{stored[k]}",
+                        )
+                    )
+                elif k in first_seen:
+                    problems.append(
+                        Problem(
+                            i,
+                            "geometry",
+                            "probable duplicate: the same geometry as row "
+                            f"{first_seen[k] + 1} of this batch",
+                        )
+                    )
+                else:
+                    first_seen[k] = i
+        links = [("area_ref", HAZARDS, "hazard area"), ("activity_ref", ACTIVITIES, "activity")]
+        for name, target, what in links:
+            if name not in kind.field_names:
+                continue
+            known = self._existing_refs(target, {r for r in cols[name] if r}, conn)
+            problems += [
+                Problem(i, name, f"no {what} {r} in the registry")
+                for i, r in enumerate(cols[name])
+                if r and r not in known
+            ]
+        if kind is EVENTS:
+            problems += check_event_ranges(cols)
+            profiles = _profile_ids()
+            if profiles is not None:
+                for i, p in enumerate(cols["profile_id"]):
+                    if p and p not in profiles:
+                        problems.append(
+                            Problem(
+                                i,
+                                "profile_id",
+                                f"unknown device profile {p!r}; "
+                                "see 'landrelease residual profiles'",
+                            )
+                        )
+        if kind is ACTIVITIES:
+            problems += check_activity_dates(cols)
+        return problems
+
+    def _all_refs(self, conn: Any) -> dict[str, str]:
+        """Return every stored ref with its kind: a ref names one record in the registry."""
+        out: dict[str, str] = {}
+        for name, k in KINDS.items():
+            out.update(dict.fromkeys(self.store.column_values(k, "ref", conn), name))
+        return out
+
+    def _far_from_area(self, kind: RecordKind, cols: Columns, conn: Any) -> list[Problem]:
+        """Return a warning for each item or accident over 1 km from the area it names."""
+        if kind not in (ITEMS, ACCIDENTS):
+            return []
+        wanted = {r for r in cols["area_ref"] if r}
+        if not wanted:
+            return []
+        areas = self.store.select(HAZARDS, columns=["ref"], where={"ref": tuple(wanted)}, conn=conn)
+        shape_of = dict(zip(areas["ref"], areas["geometry"], strict=True))
+        rows = [
+            i
+            for i, (r, g) in enumerate(zip(cols["area_ref"], cols["geometry"], strict=True))
+            if r in shape_of and g is not None
+        ]
+        if not rows:
+            return []
+        points = np.array([cols["geometry"][i] for i in rows], dtype=object)
+        shapes = np.array([shape_of[cols["area_ref"][i]] for i in rows], dtype=object)
+        # Metres from degrees at the point's latitude: ample for a 1 km warning.
+        lat = np.radians(shapely.get_y(points))
+        nearest = shapely.shortest_line(points, shapes)
+        (x0, y0), (x1, y1) = (
+            shapely.get_coordinates(shapely.get_point(nearest, k)).T for k in (0, 1)
+        )
+        metres = np.hypot((x1 - x0) * 111_320 * np.cos(lat), (y1 - y0) * 110_574)
+        return [
+            Problem(i, "geometry", f"lies {m / 1000:.1f} km from its area {cols['area_ref'][i]}")
+            for i, m in zip(rows, metres.tolist(), strict=True)
+            if m > 1000
+        ]
+
+    def _existing_refs(self, kind: RecordKind, refs: set[str], conn: Any) -> set[str]:
+        if not refs:
+            return set()
+        found = self.store.select(
+            kind, columns=["ref"], where={"ref": tuple(refs)}, geometry=False, conn=conn
+        )
+        return set(found["ref"])
+
+    def _assign_refs(self, kind: RecordKind, cols: Columns, conn: Any) -> list[str]:
+        refs = list(cols["ref"])
+        missing = [i for i, r in enumerate(refs) if r is None]
+        if not missing:
+            return refs
+        today = dt.date.today().year
+        dates = cols.get(kind.date_field) if kind.date_field else None
+        by_year: dict[int, list[int]] = {}
+        for i in missing:
+            year = int(dates[i][:4]) if dates and dates[i] else today
+            by_year.setdefault(year, []).append(i)
+        taken = set(self._all_refs(conn)) | {r for r in refs if r}
+        for year, rows in by_year.items():
+            prefix = "-".join(p for p in (self.country.code, kind.ref_code, str(year)) if p)
+            while rows:
+                serials = self.store.reserve_serials(conn, prefix, len(rows))
+                fresh = [r for r in (f"{prefix}-{s:05d}" for s in serials) if r not in taken]
+                for i, ref in zip(rows, fresh, strict=False):
+                    refs[i] = ref
+                taken.update(fresh)
+                rows = rows[len(fresh) :]  # serials already used by hand-made refs: more
+        return refs
+
+    def _write_rejects(
+        self, gdf: gpd.GeoDataFrame, problems: list[Problem], path: str | Path
+    ) -> None:
+        from landrelease.io import write_features
+
+        by_row: dict[int, list[Problem]] = {}
+        for p in problems:
+            by_row.setdefault(p.row, []).append(p)
+        rows = sorted(by_row)
+        bad = gdf.iloc[rows].copy()
+        bad.insert(0, "row", [r + 1 for r in rows])
+        bad.insert(1, "error_field", ["; ".join(p.field for p in by_row[r]) for r in rows])
+        bad.insert(2, "error", ["; ".join(p.message for p in by_row[r]) for r in rows])
+        for c in bad.columns:
+            if c != bad.geometry.name and bad[c].dtype == object:
+                bad[c] = bad[c].map(
+                    lambda v: v if v is None or isinstance(v, str | int | float | bool) else str(v)
+                )
+        write_features(bad, path)
+
+
+@dataclass
+class _Geometry:
+    """What the geometry stage of an import hands back."""
+
+    frame: gpd.GeoDataFrame
+    checked: GeometryReport
+    geometries: np.ndarray
+    keys: list[int | None] = field(default_factory=list)
+    areas: list[float] = field(default_factory=list)
+    order: list[int] | None = None
+
+
+def _take(cols: Columns, index: np.ndarray) -> Columns:
+    """Return the columns' rows at `index` (object arrays stay arrays, lists stay lists)."""
+    out: Columns = {}
+    for k, v in cols.items():
+        if isinstance(v, np.ndarray):
+            out[k] = v[index]
+        else:
+            arr = np.empty(len(v), dtype=object)
+            arr[:] = v
+            out[k] = arr[index].tolist()
+    return out
+
+
+def _profile_ids() -> set[str] | None:
+    try:
+        from landrelease.residual.profiles import load_profiles
+    except ImportError:
+        return None
+    return set(load_profiles())
