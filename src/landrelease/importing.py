@@ -98,7 +98,13 @@ class Importer:
         skip_invalid: str | Path | None = None,
         progress: Progress | None = None,
     ) -> ImportReport:
+        """Return the report of importing `gdf` as records of `kind`: all of them, or none.
 
+        Every record is checked (fields, geometry, refs, links, duplicates, lifecycle) before
+        anything is written; any problem refuses the batch with the first one named, unless
+        `skip_invalid` names a file for the bad records. The good ones are then written in
+        spatial order, with their audit rows, in one transaction.
+        """
         step = progress or (lambda _s: None)
         step("checking")
         report = ImportReport(kind.name, source)
