@@ -5,9 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from landrelease.domain.errors import LandreleaseError
-from landrelease.store.sqlite import UNCHANGED, Columns, SqliteStore
-
-Store = SqliteStore
+from landrelease.store.base import Columns, Store
+from landrelease.store.sqlite import UNCHANGED, SqliteStore
 
 
 def open_store(url: str | Path, *, create: bool = False) -> Store:
@@ -22,4 +21,4 @@ def open_store(url: str | Path, *, create: bool = False) -> Store:
     return SqliteStore.open(Path(text), create=create)
 
 
-__all__ = ["UNCHANGED", "Columns", "Store", "open_store"]
+__all__ = ["UNCHANGED", "Columns", "SqliteStore", "Store", "open_store"]

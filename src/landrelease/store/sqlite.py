@@ -20,13 +20,12 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from landrelease.domain.errors import ConflictError, InputFileError, NotFound
 from landrelease.domain.records import KINDS, RecordKind
 from landrelease.store import geopackage as gpkg
+from landrelease.store.base import Columns
 from landrelease.store.schema import GEOM
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 UNCHANGED: Any = object()  # update(): leave the geometry as it is
-
-Columns = dict[str, Any]  # column name -> list of values; "geometry" -> np.ndarray of shapely
 
 
 def _alembic_config(conn: Connection) -> Config:

@@ -1,0 +1,86 @@
+"""The repository API every store backend offers the registry.
+
+The SQLite/GeoPackage backend (`store/sqlite.py`) implements it today; a PostGIS backend will
+stand beside it, chosen by the `--db` URL. The registry and the importer use nothing else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
+from typing import Any, Protocol
+
+from landrelease.domain.records import RecordKind
+
+Columns = dict[str, Any]  # column name -> list of values; "geometry" -> np.ndarray of shapely
+
+
+class Store(Protocol):
+    """Records kept by one backend; every write goes through `transaction()` with its audit."""
+
+    backend: str
+
+    def close(self) -> None: ...
+
+    # -- units of work --
+    def transaction(self, *, bulk: bool = False) -> AbstractContextManager[Any]:
+        """One write transaction: committed on success, rolled back on any error."""
+        ...
+
+    def reading(self) -> AbstractContextManager[Any]:
+        """One consistent read (a snapshot)."""
+        ...
+
+    # -- settings and references --
+    def setting(self, key: str, default: str | None = None) -> str | None: ...
+    def set_setting(self, conn: Any, key: str, value: str) -> None: ...
+    def reserve_serials(self, conn: Any, prefix: str, count: int) -> range: ...
+    def prefix_layer_descriptions(self, conn: Any, prefix: str) -> None: ...
+
+    # -- reads: columns, never an object per row --
+    def select(
+        self,
+        kind: RecordKind,
+        *,
+        columns: Sequence[str] | None = None,
+        where: dict[str, Any] | None = None,
+        bbox: tuple[float, float, float, float] | None = None,
+        geometry: bool = True,
+        conn: Any = None,
+    ) -> Columns: ...
+    def record(self, kind: RecordKind, ref: str, conn: Any = None) -> dict[str, Any]: ...
+    def column_values(self, kind: RecordKind, column: str, conn: Any = None) -> set[Any]: ...
+    def refs_by_key(self, conn: Any, keys: Sequence[int]) -> dict[int, str]: ...
+    def audit_rows(self, ref: str, kind: RecordKind | None = None) -> list[dict[str, Any]]: ...
+    def count(self, kind: RecordKind) -> int: ...
+    def counts_by(self, kind: RecordKind, column: str) -> dict[str, int]: ...
+
+    # -- writes: each appends its audit rows in the same transaction --
+    def insert(
+        self,
+        conn: Any,
+        kind: RecordKind,
+        data: Columns,
+        *,
+        at: str,
+        actor: str,
+        reason: str | None,
+        batch: str | None,
+    ) -> None: ...
+    def update(
+        self,
+        conn: Any,
+        kind: RecordKind,
+        ref: str,
+        values: dict[str, Any],
+        *,
+        geometry: Any = ...,
+        expected_version: int,
+        action: str,
+        at: str,
+        actor: str,
+        reason: str | None,
+    ) -> int: ...
+
+
+__all__ = ["Columns", "Store"]
