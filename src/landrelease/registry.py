@@ -241,13 +241,17 @@ class Registry:
 
     # -- changes ---------------------------------------------------------------------------
 
-    def area_facts(self, ref: str) -> lifecycle.AreaFacts:
-        """Return what the lifecycle rules need to know about an area's records."""
+    def area_facts(self, ref: str, conn: Any = None) -> lifecycle.AreaFacts:
+        """Return what the lifecycle rules need to know about an area's records.
+
+        Pass the connection of a write transaction to read the facts inside it.
+        """
         acts = self.store.select(
             ACTIVITIES,
             columns=["activity_type", "status", "evidence_found"],
             where={"area_ref": ref},
             geometry=False,
+            conn=conn,
         )
         rows = list(zip(acts["activity_type"], acts["status"], acts["evidence_found"], strict=True))
         done = ActivityStatus.COMPLETED.value
@@ -257,13 +261,11 @@ class Registry:
         ) -> bool:
             return any(a == t.value and s == status and cond(e) for a, s, e in rows)
 
-        evidence = bool(
-            self.store.select(ITEMS, columns=["ref"], where={"area_ref": ref}, geometry=False)[
-                "ref"
-            ]
-            or self.store.select(
-                ACCIDENTS, columns=["ref"], where={"area_ref": ref}, geometry=False
+        evidence = any(
+            self.store.select(
+                k, columns=["ref"], where={"area_ref": ref}, geometry=False, conn=conn
             )["ref"]
+            for k in (ITEMS, ACCIDENTS)
         )
         return lifecycle.AreaFacts(
             completed_nts=has(ActivityType.NTS, done),
@@ -291,7 +293,8 @@ class Registry:
         with self.store.transaction() as conn:
             rec = self.store.record(HAZARDS, ref, conn=conn)
             current = Status(rec["status"])
-            lifecycle.check_transition(ref, current, target, self.area_facts(ref), reason)
+            facts = self.area_facts(ref, conn)  # read in the same transaction as the change
+            lifecycle.check_transition(ref, current, target, facts, reason)
             values: dict[str, Any] = {"status": target.value}
             if target is Status.CONFIRMED:
                 values["hazard_type"] = HazardType.CHA.value
