@@ -329,3 +329,40 @@ def test_create_on_an_existing_registry_keeps_its_records(registry_path: Path) -
     with Registry.open(registry_path, create=True) as reg:
         assert len(reg.hazards()) == 3
     assert snapshot(registry_path) == before
+
+
+def test_a_ref_stored_meanwhile_is_a_conflict_and_writes_nothing(tmp_path: Path) -> None:
+    # The importer checks refs before its write transaction; if another writer stores the
+    # same ref in between, the store's unique index catches it and the batch rolls back.
+    from landrelease.domain.errors import ConflictError
+    from landrelease.domain.records import HAZARDS
+    from landrelease.store import open_store
+
+    store = open_store(tmp_path / "r.gpkg", create=True)
+    try:
+        cols = {
+            "ref": ["UA-2024-00001"],
+            "name": ["a"],
+            "status": ["suspected"],
+            "hazard_type": ["SHA"],
+            "geometry": np.array([polygon(1)], dtype=object),
+        }
+        with store.transaction() as conn:
+            store.insert(
+                conn, HAZARDS, cols, at="2026-01-01T00:00:00Z", actor="x", reason=None, batch=None
+            )
+        before = snapshot(tmp_path / "r.gpkg")
+        with pytest.raises(ConflictError, match="added by someone else"):
+            with store.transaction() as conn:
+                store.insert(
+                    conn,
+                    HAZARDS,
+                    cols,
+                    at="2026-01-01T00:00:01Z",
+                    actor="y",
+                    reason=None,
+                    batch=None,
+                )
+        assert snapshot(tmp_path / "r.gpkg") == before
+    finally:
+        store.close()

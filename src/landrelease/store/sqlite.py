@@ -16,6 +16,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.exc import IntegrityError
 
 from landrelease.domain.errors import ConflictError, InputFileError, NotFound
 from landrelease.domain.records import KINDS, RecordKind
@@ -330,7 +331,15 @@ class SqliteStore:
         if bulk:
             conn.exec_driver_sql(f"DROP TRIGGER {rt}_insert")
         first = conn.exec_driver_sql(f"SELECT coalesce(max(fid), 0) FROM {table}").scalar_one()
-        conn.exec_driver_sql(f"INSERT INTO {table} ({', '.join(all_names)}) VALUES ({marks})", rows)
+        try:
+            conn.exec_driver_sql(
+                f"INSERT INTO {table} ({', '.join(all_names)}) VALUES ({marks})", rows
+            )
+        except IntegrityError:  # checked before, so another writer got in between
+            raise ConflictError(
+                f"{kind.name}: a record with one of these refs was added by someone else while "
+                "this batch was being checked; nothing was written, import it again"
+            ) from None
         if bulk:
             assert geoms is not None
             fids = np.arange(first + 1, first + 1 + n)
