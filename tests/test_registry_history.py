@@ -269,6 +269,37 @@ def test_each_audit_row_holds_the_full_state_of_its_version(
     assert shapely.from_wkb(wkb).equals_exact(now.geometry, tolerance=0)
 
 
+def test_audit_states_keep_floats_exactly_and_booleans_as_booleans(
+    reg: Registry, registry_path: Path, refs: dict[str, str]
+) -> None:
+    area = refs["kyiv"]
+    created = reg.hazard(area)
+    act = activity(
+        reg,
+        area,
+        "ts",
+        "completed",
+        end_date="2024-05-09",
+        evidence_found=False,
+        cancelled_m2=0.1,
+        reduced_m2=1 / 3,
+        cleared_m2=123456.78901234567,
+    )
+    reg.update_record("activities", act, {"evidence_found": True, "cleared_m2": 2.5e-7}, actor="x")
+    first, second = (json.loads(r[4]) for r in _audit(registry_path, act))
+    assert (first["cancelled_m2"], first["reduced_m2"]) == (0.1, 1 / 3)
+    assert first["cleared_m2"] == 123456.78901234567
+    assert first["evidence_found"] is False and second["evidence_found"] is True
+    assert second["cleared_m2"] == 2.5e-7 and second["reduced_m2"] == 1 / 3
+    # The area's own state (measured area included) is exact, as the history shows it.
+    [hazard_state] = [json.loads(r[4]) for r in _audit(registry_path, area)]
+    assert hazard_state["area_m2"] == created.area_m2
+    assert reg.history(act)[1]["changes"] == {
+        "evidence_found": [False, True],
+        "cleared_m2": [123456.78901234567, 2.5e-7],
+    }
+
+
 # -- history ------------------------------------------------------------------------------
 
 

@@ -188,7 +188,9 @@ def prepare_columns(kind: RecordKind, frame: pd.DataFrame) -> Prepared:
         series = frame[src]
         if spec.kind == "text" and series.dtype == object:
             # Free text is mostly distinct: trim each value rather than parse distinct ones.
-            out[spec.name] = [_clean_text(v) for v in series.tolist()]
+            out[spec.name] = [
+                (v.strip() or None) if type(v) is str else _clean_text(v) for v in series.tolist()
+            ]
             if spec.required:
                 problems.extend(
                     Problem(i, spec.name, f"{spec.name} is required")

@@ -64,6 +64,19 @@ def wkb_of(blob: bytes) -> bytes:
     return blob[8 + _ENVELOPE_BYTES[(blob[3] >> 1) & 7] :]
 
 
+def wkb_sql(column: str) -> str:
+    """Return an SQL expression for the WKB inside the GeoPackage blob in `column` (NULL stays).
+
+    It reads the envelope code from the flags byte, so it works in SQLite's C code, row after
+    row, with no Python call: for copying geometries within the file (e.g. into the audit).
+    """
+    # The envelope code is bits 1-3 of the flags byte (the 4th): its low hex digit, halved.
+    low = f"substr(hex(substr({column}, 4, 1)), 2, 1)"
+    code = f"((instr('0123456789ABCDEF', {low}) - 1) >> 1)"
+    envelope = " ".join(f"WHEN {k} THEN {size}" for k, size in enumerate(_ENVELOPE_BYTES))
+    return f"substr({column}, 9 + CASE {code} {envelope} END)"
+
+
 def decode(blobs: Iterable[bytes | None]) -> np.ndarray:
     """Return shapely geometries for GeoPackage blobs (None for NULL)."""
     wkbs = [None if b is None else b[8 + _ENVELOPE_BYTES[(b[3] >> 1) & 7] :] for b in blobs]

@@ -303,16 +303,7 @@ class SqliteStore:
         n = len(data["ref"])
         values = [data[c] if c in data else [None] * n for c in names]
         geoms = data.get("geometry") if kind.geometry else None
-        wkbs: list[bytes | None] = [None] * n
-        blobs: list[bytes | None] = [None] * n
-        if geoms is not None:
-            present = np.flatnonzero(~shapely.is_missing(geoms))
-            raw = shapely.to_wkb(geoms[present], byte_order=1)
-            for i, w in zip(present, raw, strict=True):
-                wkbs[int(i)] = w
-            enc = gpkg.encode(geoms[present], raw)
-            for i, b in zip(present, enc, strict=True):
-                blobs[int(i)] = b
+        blobs = gpkg.encode(geoms) if geoms is not None else [None] * n
         extra_names = ["version", "updated_at"]
         extra_vals: list[list[Any]] = [[1] * n, [at] * n]
         if kind.geometry == "polygon":
@@ -364,12 +355,10 @@ class SqliteStore:
                 )
             conn.exec_driver_sql(gpkg.rtree_insert_trigger(table))
 
+        # The audit rows are copied from the rows just written, inside SQLite.
         conn.exec_driver_sql(
-            "INSERT INTO audit_trail (kind, ref, version, action, at, actor, reason, batch, "
-            "state, geom_wkb) VALUES (?,?,?,?,?,?,?,?,?,?)",
-            _audit_rows(
-                kind.name, names, values, wkbs, at=at, actor=actor, reason=reason, batch=batch
-            ),
+            _audit_insert(kind) + " WHERE t.fid > ?",
+            (kind.name, "create", at, actor, reason, batch, first),
         )
         for sql in rebuild:
             conn.exec_driver_sql(sql)
@@ -413,24 +402,9 @@ class SqliteStore:
                 f"{ref}: changed by someone else (now version {row[0]}, you had version "
                 f"{expected_version}); reload it and try again"
             )
-        rec = self.record(kind, ref, conn=conn)
-        geom = rec.pop("geometry")
-        state = {k: rec[k] for k in kind.field_names}
         conn.exec_driver_sql(
-            "INSERT INTO audit_trail (kind, ref, version, action, at, actor, reason, batch, "
-            "state, geom_wkb) VALUES (?,?,?,?,?,?,?,?,?,?)",
-            (
-                kind.name,
-                ref,
-                new_version,
-                action,
-                at,
-                actor,
-                reason,
-                None,
-                orjson.dumps(state),
-                None if geom is None else shapely.to_wkb(geom, byte_order=1),
-            ),
+            _audit_insert(kind) + " WHERE t.ref = ?",
+            (kind.name, action, at, actor, reason, None, ref),
         )
         self._touch(conn, kind, at)
         return new_version
@@ -482,44 +456,46 @@ def _deferred_indexes(conn: Connection, table: str) -> list[str]:
     return [sql for _name, sql in indexes]
 
 
-def _audit_rows(
-    kind: str,
-    names: list[str],
-    values: list[list[Any]],
-    wkbs: list[bytes | None],
-    *,
-    at: str,
-    actor: str,
-    reason: str | None,
-    batch: str | None,
-) -> list[tuple[Any, ...]]:
-    """Return the audit rows of newly created records: version 1, full state as JSON."""
-    states = _json_objects([*names, "version"], values, 1)
-    return [
-        (kind, ref, 1, "create", at, actor, reason, batch, state, w)
-        for ref, state, w in zip(values[0], states, wkbs, strict=True)
-    ]
+def _audit_insert(kind: RecordKind) -> str:
+    """Return the SQL that appends the current state of `kind`'s rows to the audit trail.
 
-
-def _json_objects(names: list[str], columns: list[list[Any]], version: int) -> list[bytes]:
-    """Return one JSON object per row of `columns`, plus "version"; as orjson would write it.
-
-    Each column is encoded once per distinct value (codes, dates and sources repeat a lot),
-    then the pieces are joined row by row: far cheaper than a dict and a dumps per row.
+    Parameters: kind, action, at, actor, reason, batch; the caller adds the WHERE clause on
+    the record table `t`. The state is a JSON object of every field, built by SQLite itself
+    (no Python per row); geometries are copied as WKB.
     """
-    dumps = orjson.dumps
-    pieces: list[list[bytes]] = []
-    for name, column in zip(names, columns, strict=False):
-        key = dumps(name) + b":"
-        distinct = dict.fromkeys(column)
-        # Only text keys: 1, 1.0 and True are one key of a dict, but three JSON values.
-        if len(distinct) * 4 < len(column) and all(v is None or type(v) is str for v in distinct):
-            encoded = {v: key + dumps(v) for v in distinct}
-            pieces.append([encoded[v] for v in column])
+    geometry = gpkg.wkb_sql(f"t.{GEOM}") if kind.geometry else "NULL"
+    return (
+        "INSERT INTO audit_trail (kind, ref, version, action, at, actor, reason, batch, state, "
+        f"geom_wkb) SELECT ?, t.ref, t.version, ?, ?, ?, ?, ?, {_state_json(kind)}, {geometry} "
+        f"FROM {kind.table} t"
+    )
+
+
+def _state_json(kind: RecordKind) -> str:
+    """Return an SQL expression for a record's full state as a JSON object.
+
+    Floats are written with the fewest digits (15, 16 or 17) that read back exactly: SQLite's
+    own JSON writes 15, which loses precision. Booleans are written as true/false.
+    """
+    parts = []
+    for f in kind.fields:
+        col = f"t.{f.name}"
+        if f.kind == "float":
+            shortest = " ".join(
+                f"WHEN CAST(printf('%!.{d}g', {col}) AS REAL) = {col} "
+                f"THEN json(printf('%!.{d}g', {col}))"
+                for d in (15, 16)
+            )
+            value = (
+                f"CASE WHEN {col} IS NULL THEN NULL {shortest} "
+                f"ELSE json(printf('%!.17g', {col})) END"
+            )
+        elif f.kind == "bool":
+            value = f"CASE {col} WHEN 1 THEN json('true') WHEN 0 THEN json('false') END"
         else:
-            pieces.append([key + dumps(v) for v in column])
-    tail = b"," + dumps(names[-1]) + b":" + dumps(version) + b"}"
-    return [b"{" + b",".join(parts) + tail for parts in zip(*pieces, strict=True)]
+            value = col
+        parts.append(f"'{f.name}', {value}")
+    return f"json_object({', '.join(parts)})"
 
 
 def _configure(engine: Engine) -> None:
