@@ -403,6 +403,37 @@ def test_repair_fixes_a_bow_tie_and_reports_the_change(
         area = reg.hazards().set_index("name").loc["tie"]
     assert area.geometry.is_valid and len(area.geometry.geoms) == 2
     assert area["area_m2"] > 10_000
+    # The repaired shape is what the duplicate check knows: the same file again is refused.
+    before = snapshot(registry_path)
+    code, out, err = run_cli(["import", src, "--db", registry_path, "--repair"])
+    assert_one_line_error(code, out, err, "row 1", "geometry", "probable duplicate")
+    assert snapshot(registry_path) == before
+
+
+def test_a_large_batch_with_one_bad_shape_lands_nothing(
+    empty_reg: Registry, tmp_path: Path
+) -> None:
+    # Over 10,000 rows take the bulk write (rollback journal, packed R-tree); the shape
+    # checks may finish while the rows are written: their refusal must roll it all back.
+    path = tmp_path / "empty.gpkg"
+    empty_reg.add_records("hazards", [hazard(0)], actor="t")
+    before = snapshot(path)
+    # blocks of 900 distinct polygons, side by side across western Ukraine
+    batch = [
+        hazard(i, geometry=polygon(i % 900, centre=(23.0 + 0.25 * (i // 900), 46.0)))
+        for i in range(10_050)
+    ]
+    batch[7_000]["geometry"] = bow_tie()
+    with pytest.raises(ValidationError) as info:
+        empty_reg.add_records("hazards", batch, actor="t")
+    assert info.value.record == "row 7001" and info.value.field == "geometry"
+    assert "self-intersects" in str(info.value)
+    assert snapshot(path) == before
+    conn = sqlite3.connect(str(path))
+    try:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    finally:
+        conn.close()
 
 
 def test_columns_outside_the_data_model_are_ignored_with_a_warning(

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, NoReturn, ParamSpec, TypeVar
 
 import geopandas as gpd
 import numpy as np
@@ -137,68 +137,116 @@ class Importer:
         report = ImportReport(kind.name, source)
         gdf = gdf.reset_index(drop=True)
         n = len(gdf)
-        # Geometry checks (shapely and pyproj, which release the GIL) run in a second thread
-        # while the attributes are parsed here.
+        gdf, raw = self._geometries_of(kind, gdf, source)
+        # Geometry work (shapely and pyproj release the GIL) runs on two worker threads while
+        # the attributes are parsed here: first what the rows need (stored form, spatial
+        # order, keys, areas), then the shape checks (validity, country, vertex jumps).
         with ThreadPoolExecutor(max_workers=2) as pool:
-            geometry_stage = pool.submit(self._check_geometry, kind, gdf, source, repair, pool)
+            derived = pool.submit(self._derive, kind, raw) if raw is not None else None
+            areas = (
+                pool.submit(area_m2, raw, self.country)
+                if raw is not None and kind is HAZARDS
+                else None
+            )
+            checks = (
+                pool.submit(
+                    check_geometries,
+                    raw,
+                    kind.geometry,
+                    self.country,
+                    required=kind.geometry_required,
+                    repair=repair,
+                )
+                if raw is not None and kind.geometry
+                else None
+            )
             prepared = prepare_columns(kind, gdf)
-            geo = geometry_stage.result()
-        cols: Columns = prepared.columns
-        cols["_row"] = list(range(n))  # input order, to hand the refs back in it
-        problems = list(prepared.problems)
-        report.ignored_columns = prepared.ignored
-        if prepared.ignored:
-            report.warnings.append(
-                f"columns not in the {kind.name} data model were ignored: "
-                + ", ".join(prepared.ignored)
-            )
-        if geo is not None:
-            gdf = geo.frame
-            problems += geo.checked.problems
-            report.repairs = [
-                f"{_label(p.row, cols['ref'])}: {p.message}" for p in geo.checked.repairs
-            ]
-            report.warnings += [
-                f"{_label(p.row, cols['ref'])}: {p.message}" for p in geo.checked.warnings
-            ]
-            cols["geometry"] = geo.geometries
-            if kind is HAZARDS:
-                cols["geom_key"] = geo.keys
-                cols["area_m2"] = geo.areas
-            if geo.order is not None:
-                cols["_order"] = geo.order
+            cols: Columns = prepared.columns
+            cols["_row"] = list(range(n))  # input order, to hand the refs back in it
+            given = list(cols["ref"])  # refs as given, in input order: what messages name
+            problems = list(prepared.problems)
+            report.ignored_columns = prepared.ignored
+            if prepared.ignored:
+                report.warnings.append(
+                    f"columns not in the {kind.name} data model were ignored: "
+                    + ", ".join(prepared.ignored)
+                )
+            if derived is not None:
+                d = derived.result()
+                cols["geometry"] = d.geometries
+                cols["_encoded"] = d.encoded
+                if d.order is not None:
+                    cols["_order"] = d.order
+                if kind is HAZARDS:
+                    assert areas is not None
+                    cols["geom_key"] = d.keys
+                    cols["area_m2"] = areas.result().tolist()
 
-        with self.store.reading() as conn:
-            problems += self._cross_checks(kind, cols, conn, keep_status=keep_status)
-            report.warnings += [
-                f"{_label(p.row, cols['ref'])}: {p.message}"
-                for p in self._far_from_area(kind, cols, conn)
-            ]
+            def settle() -> list[Problem]:
+                """Wait for the shape checks; take in their repairs and warnings."""
+                if checks is None:
+                    return []
+                checked = checks.result()
+                if checked.repairs:
+                    self._rederive(kind, cols, checked)
+                report.repairs = [f"{_label(p.row, given)}: {p.message}" for p in checked.repairs]
+                report.warnings += [
+                    f"{_label(p.row, given)}: {p.message}" for p in checked.warnings
+                ]
+                return checked.problems
 
-        bad = sorted({p.row for p in problems})
-        if problems and skip_invalid is None:
-            problems.sort(key=lambda p: p.row)
-            first = problems[0]
-            more = len(problems) - 1
-            tail = (
-                f" ({more} more problem(s) in {len(bad)} record(s); fix them, or import the "
-                "good records with --skip-invalid FILE)"
-                if more
-                else ""
-            )
-            raise ValidationError(_label(first.row, cols["ref"]), first.field, first.message + tail)
+            # Repairs change geometries (so keys and areas), and rejects must be known before
+            # writing; otherwise the checks may finish while the rows are written, and any
+            # problem they find rolls the write back.
+            settled = repair or skip_invalid is not None
+            if settled:
+                problems += settle()
+            with self.store.reading() as conn:
+                problems += self._cross_checks(kind, cols, conn, keep_status=keep_status)
+                report.warnings += [
+                    f"{_label(p.row, given)}: {p.message}"
+                    for p in self._far_from_area(kind, cols, conn)
+                ]
+            if problems and not settled:
+                problems += settle()
+                settled = True
 
-        if problems:
-            assert skip_invalid is not None
-            self._write_rejects(gdf, problems, skip_invalid)
-            report.rejected = len(bad)
-            report.rejected_file = str(skip_invalid)
-            keep = np.setdiff1d(np.arange(n), bad)
-            cols = _take(cols, keep)
+            if problems and skip_invalid is None:
+                _refuse(problems, given)
+            if problems:
+                assert skip_invalid is not None
+                bad = sorted({p.row for p in problems})
+                self._write_rejects(gdf, problems, skip_invalid)
+                report.rejected = len(bad)
+                report.rejected_file = str(skip_invalid)
+                cols = _take(cols, np.setdiff1d(np.arange(n), bad))
 
-        step("writing")
-        if not len(cols["ref"]):
-            return report
+            step("writing")
+            if not len(cols["ref"]):
+                return report
+
+            def before_commit() -> None:
+                if not settled:
+                    late = settle()
+                    if late:
+                        _refuse(late, given)  # raised inside the transaction: rolled back
+
+            self._write(kind, cols, actor, reason, source, keep_status, before_commit)
+        by_row = dict(zip(cols["_row"], cols["ref"], strict=True))
+        report.refs = [by_row[i] for i in sorted(by_row)]
+        return report
+
+    def _write(
+        self,
+        kind: RecordKind,
+        cols: Columns,
+        actor: str,
+        reason: str | None,
+        source: str,
+        keep_status: bool,
+        before_commit: Callable[[], None],
+    ) -> None:
+        """Write the checked rows in spatial order, in one transaction; `cols` gets the refs."""
         if kind is HAZARDS:
             # A confirmed area is a CHA (direct evidence), however it reached the registry.
             confirmed, cha = Status.CONFIRMED.value, HazardType.CHA.value
@@ -209,35 +257,33 @@ class Importer:
         if "_order" in cols:
             # Rows stored in spatial (Hilbert) order make the R-tree tight and bbox reads
             # contiguous.
-            cols = _take(cols, np.argsort(np.asarray(cols["_order"]), kind="stable"))
+            cols.update(_take(cols, np.argsort(np.asarray(cols["_order"]), kind="stable")))
         at = now_utc()
         if keep_status and kind is HAZARDS:
             reason = (reason + "; " if reason else "") + "statuses kept as recorded by the source"
         with self.store.transaction(bulk=len(cols["ref"]) > 10_000) as conn:
             cols["ref"] = self._assign_refs(kind, cols, conn)
-            self.store.insert(conn, kind, cols, at=at, actor=actor, reason=reason, batch=source)
-        by_row = dict(zip(cols["_row"], cols["ref"], strict=True))
-        report.refs = [by_row[i] for i in sorted(by_row)]
-        return report
+            self.store.insert(
+                conn,
+                kind,
+                cols,
+                at=at,
+                actor=actor,
+                reason=reason,
+                batch=source,
+                encoded=cols.get("_encoded"),
+            )
+            before_commit()
 
-    def _check_geometry(
-        self,
-        kind: RecordKind,
-        gdf: gpd.GeoDataFrame,
-        source: str,
-        repair: bool,
-        pool: ThreadPoolExecutor,
-    ) -> _Geometry | None:
-        """Return the batch's geometries checked, in EPSG:4326 and stored form, with keys.
-
-        Areas are measured on `pool`'s other worker meanwhile (repaired ones again after).
-        """
+    def _geometries_of(
+        self, kind: RecordKind, gdf: gpd.GeoDataFrame, source: str
+    ) -> tuple[gpd.GeoDataFrame, np.ndarray | None]:
+        """Return the frame in EPSG:4326 and its geometries (None for a kind without any)."""
         from landrelease.io import to_wgs84
 
         if not kind.geometry:
-            return None
-        has_geometry = "geometry" in gdf and bool((~gdf.geometry.isna()).any())
-        if has_geometry:
+            return gdf, None
+        if "geometry" in gdf and bool((~gdf.geometry.isna()).any()):
             try:
                 gdf = to_wgs84(gdf)  # refuses a missing or unusable CRS
             except InputFileError as exc:
@@ -249,32 +295,53 @@ class Importer:
             if "geometry" in gdf
             else np.full(len(gdf), None, dtype=object)
         )
-        areas = pool.submit(area_m2, raw, self.country) if kind is HAZARDS else None
-        checked = check_geometries(
-            raw, kind.geometry, self.country, required=kind.geometry_required, repair=repair
-        )
-        geoms = checked.geometries
-        geo = _Geometry(gdf, checked, geoms)
+        return gdf, raw
+
+    def _derive(self, kind: RecordKind, raw: np.ndarray) -> _Derived:
+        """Return what the rows need of their geometries: stored form, encoding, order, keys.
+
+        Only geometries that can pass the checks are handled (present, not empty, of the
+        right type, with finite coordinates): any other row is refused by the checks.
+        """
+        geoms = raw.copy()
+        usable = ~shapely.is_missing(geoms)
+        usable[usable] = ~shapely.is_empty(geoms[usable])
+        wanted = (3, 6) if kind.geometry == "polygon" else (0,)
+        usable[usable] = np.isin(shapely.get_type_id(geoms[usable]), wanted)
+        usable[usable] = np.isfinite(shapely.bounds(geoms[usable])).all(axis=1)
+        geoms[~usable] = None
+        out = _Derived(geoms)
         if kind.geometry == "polygon":
-            present = ~shapely.is_missing(geoms)
-            geoms[present] = promote_to_multi(geoms[present])
-            present[present] = ~shapely.is_empty(geoms[present])
+            geoms[usable] = promote_to_multi(geoms[usable])
             distance = np.full(len(geoms), np.iinfo(np.int64).max)
-            if present.any():
-                distance[present] = (
-                    gpd.GeoSeries(geoms[present])
+            if usable.any():
+                distance[usable] = (
+                    gpd.GeoSeries(geoms[usable])
                     .hilbert_distance(total_bounds=self.country.bbox)
                     .to_numpy()
                 )
-            geo.order = distance.tolist()
-        if areas is not None:
-            geo.keys = geometry_keys(geoms)
-            measured = areas.result()
-            repaired = [p.row for p in checked.repairs]
-            if repaired:
-                measured[repaired] = area_m2(geoms[repaired], self.country)
-            geo.areas = measured.tolist()
-        return geo
+            out.order = distance.tolist()
+        out.encoded = self.store.encode_geometries(geoms)
+        if kind is HAZARDS:
+            out.keys = geometry_keys(geoms)
+        return out
+
+    def _rederive(self, kind: RecordKind, cols: Columns, checked: GeometryReport) -> None:
+        """Redo what `_derive` and the areas gave for the rows the checks repaired."""
+        rows = np.array([p.row for p in checked.repairs])
+        fixed = self._derive(kind, checked.geometries[rows])
+        geoms = cols["geometry"]
+        geoms[rows] = fixed.geometries
+        for i, j in enumerate(rows.tolist()):
+            cols["_encoded"][j] = fixed.encoded[i]
+            if fixed.order is not None:
+                cols["_order"][j] = fixed.order[i]
+            if kind is HAZARDS:
+                cols["geom_key"][j] = fixed.keys[i]
+        if kind is HAZARDS:
+            measured = area_m2(checked.geometries[rows], self.country).tolist()
+            for j, a in zip(rows.tolist(), measured, strict=True):
+                cols["area_m2"][j] = a
 
     def _cross_checks(
         self, kind: RecordKind, cols: Columns, conn: Any, *, keep_status: bool = False
@@ -469,15 +536,28 @@ class Importer:
 
 
 @dataclass
-class _Geometry:
-    """What the geometry stage of an import hands back."""
+class _Derived:
+    """What the rows of an import need of their geometries (see `Importer._derive`)."""
 
-    frame: gpd.GeoDataFrame
-    checked: GeometryReport
     geometries: np.ndarray
+    encoded: list[Any] = field(default_factory=list)
     keys: list[int | None] = field(default_factory=list)
-    areas: list[float] = field(default_factory=list)
     order: list[int] | None = None
+
+
+def _refuse(problems: list[Problem], refs: Sequence[Any]) -> NoReturn:
+    """Raise the ValidationError naming the first problem by row, and how many more."""
+    problems = sorted(problems, key=lambda p: p.row)
+    first = problems[0]
+    more = len(problems) - 1
+    records = len({p.row for p in problems})
+    tail = (
+        f" ({more} more problem(s) in {records} record(s); fix them, or import the "
+        "good records with --skip-invalid FILE)"
+        if more
+        else ""
+    )
+    raise ValidationError(_label(first.row, refs), first.field, first.message + tail)
 
 
 def _take(cols: Columns, index: np.ndarray) -> Columns:

@@ -55,6 +55,10 @@ class Store(Protocol):
     def count(self, kind: RecordKind) -> int: ...
     def counts_by(self, kind: RecordKind, column: str) -> dict[str, int]: ...
 
+    def encode_geometries(self, geoms: Any) -> list[Any]:
+        """Geometries in the store's own form, made ahead of `insert` (any thread)."""
+        ...
+
     # -- writes: each appends its audit rows in the same transaction --
     def insert(
         self,
@@ -66,6 +70,7 @@ class Store(Protocol):
         actor: str,
         reason: str | None,
         batch: str | None,
+        encoded: Sequence[Any] | None = None,
     ) -> None: ...
     def update(
         self,

@@ -281,6 +281,10 @@ class SqliteStore:
             ).fetchall()
         return {r[0]: r[1] for r in rows}
 
+    def encode_geometries(self, geoms: np.ndarray) -> list[bytes | None]:
+        """Return geometries as this store writes them (GeoPackage blobs); thread-safe."""
+        return gpkg.encode(geoms)
+
     # -- writes --------------------------------------------------------------------------------
 
     def insert(
@@ -293,17 +297,22 @@ class SqliteStore:
         actor: str,
         reason: str | None,
         batch: str | None,
+        encoded: Sequence[bytes | None] | None = None,
     ) -> None:
         """Insert new records (version 1) and their audit rows; fast for 100,000 rows.
 
         Rows arrive in spatial order from the caller; the R-tree is filled in one pass with
         the per-row trigger set aside, which is several times faster than row by row.
+        `encoded` may give the geometries as `encode_geometries` made them.
         """
         names = [c for c in kind.field_names if c != "version"]
         n = len(data["ref"])
         values = [data[c] if c in data else [None] * n for c in names]
         geoms = data.get("geometry") if kind.geometry else None
-        blobs = gpkg.encode(geoms) if geoms is not None else [None] * n
+        if geoms is None:
+            blobs: Sequence[bytes | None] = [None] * n
+        else:
+            blobs = encoded if encoded is not None else gpkg.encode(geoms)
         extra_names = ["version", "updated_at"]
         extra_vals: list[list[Any]] = [[1] * n, [at] * n]
         if kind.geometry == "polygon":
