@@ -158,9 +158,10 @@ def test_geometry_key_ignores_ring_start_and_orientation(
     other: shapely.Geometry = shapely.Polygon(ring)
     if multi:
         other = shapely.MultiPolygon([other])
-    # keys are taken of geometries in their stored form (MultiPolygon)
-    a, b = geometry_keys(promote_to_multi(np.array([poly, other], dtype=object)))
+    # a Polygon has the key of the single-part MultiPolygon it is stored as
+    a, b = geometry_keys(np.array([poly, other], dtype=object))
     assert a is not None and a == b
+    assert geometry_keys(promote_to_multi(np.array([poly, other], dtype=object))) == [a, b]
 
 
 @settings(max_examples=30, deadline=None)
@@ -169,6 +170,13 @@ def test_geometry_key_differs_for_a_different_shape(poly: shapely.Polygon, dx: f
     moved = shapely.affinity.translate(poly, dx, 0)
     a, b = geometry_keys(promote_to_multi(np.array([poly, moved], dtype=object)))
     assert a != b
+
+
+def test_geometry_key_tells_one_part_from_two() -> None:
+    one = shapely.MultiPolygon([polygon(0)])
+    two = shapely.MultiPolygon([polygon(0), polygon(1)])
+    a, b, c = geometry_keys(np.array([polygon(0), one, two], dtype=object))
+    assert a == b != c
 
 
 def test_geometry_key_of_a_missing_geometry_is_none() -> None:

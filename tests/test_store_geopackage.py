@@ -210,6 +210,49 @@ def test_geometry_blobs_carry_a_geopackage_header(full_registry: dict[str, Any])
             assert shapely.from_wkb(gpkg.wkb_of(blob)).is_valid
 
 
+def test_polygons_are_encoded_as_the_multipolygons_the_column_holds() -> None:
+    holed = shapely.Polygon(
+        [(30, 50), (30.1, 50), (30.1, 50.1), (30, 50.1)],
+        [[(30.02, 50.02), (30.04, 50.02), (30.04, 50.04)]],
+    )
+    multi = shapely.MultiPolygon([polygon(0), polygon(1)])
+    geoms = np.array([polygon(0), holed, multi, None, shapely.Point(*KYIV)], dtype=object)
+    blobs = gpkg.encode(geoms, multi=True)
+    promoted = np.array(
+        [shapely.MultiPolygon([polygon(0)]), shapely.MultiPolygon([holed]), multi, None]
+        + [shapely.Point(*KYIV)],
+        dtype=object,
+    )
+    assert blobs == gpkg.encode(promoted)
+    back = gpkg.decode(blobs)
+    assert [g.geom_type if g is not None else None for g in back] == [
+        "MultiPolygon",
+        "MultiPolygon",
+        "MultiPolygon",
+        None,
+        "Point",
+    ]
+    assert back[1].geoms[0].equals_exact(holed, tolerance=0)
+
+
+def test_sql_reads_the_wkb_out_of_any_geopackage_blob() -> None:
+    # Envelopes of every size the standard allows: none (points), xy, xyz/xym, xyzm.
+    geoms = np.array([shapely.Point(*KYIV), polygon(0), None], dtype=object)
+    wkbs = [None if g is None else shapely.to_wkb(g, byte_order=1) for g in geoms]
+    blobs = gpkg.encode(geoms)
+    for code, size in ((1, 32), (2, 48), (3, 48), (4, 64)):
+        head = bytes([ord("G"), ord("P"), 0, 1 | (code << 1)]) + (4326).to_bytes(4, "little")
+        blobs.append(head + bytes(size) + wkbs[1])
+        wkbs.append(wkbs[1])
+    conn = sqlite3.connect(":memory:")
+    try:
+        sql = f"WITH b(g) AS (SELECT ?) SELECT {gpkg.wkb_sql('g')} FROM b"
+        got = [conn.execute(sql, (b,)).fetchone()[0] for b in blobs]
+    finally:
+        conn.close()
+    assert got == wkbs
+
+
 def _bboxes(full: dict[str, Any]) -> list[tuple[float, float, float, float]]:
     kx, ky = KYIV
     return [

@@ -29,7 +29,6 @@ from landrelease.domain.geometry import (
     area_m2,
     check_geometries,
     geometry_keys,
-    promote_to_multi,
 )
 from landrelease.domain.records import (
     ACCIDENTS,
@@ -139,17 +138,16 @@ class Importer:
         n = len(gdf)
         gdf, raw = self._geometries_of(kind, gdf, source)
         # Geometry work (shapely and pyproj release the GIL) runs on two worker threads while
-        # the attributes are parsed here: first what the rows need (stored form, spatial
-        # order, keys, areas), then the shape checks (validity, country, vertex jumps).
+        # the attributes are parsed and the geometries encoded here: first what the rows
+        # need (areas, duplicate keys), then the shape checks (validity, country, jumps).
+        usable = self._usable(kind, raw) if raw is not None else None
         with ThreadPoolExecutor(max_workers=2) as pool:
-            derived = pool.submit(self._derive, kind, raw) if raw is not None else None
-            areas = (
-                pool.submit(area_m2, raw, self.country)
-                if raw is not None and kind is HAZARDS
-                else None
-            )
-            checks = (
-                pool.submit(
+            areas = keys = checks = None
+            if usable is not None and kind is HAZARDS:
+                areas = pool.submit(area_m2, usable, self.country)
+                keys = pool.submit(geometry_keys, usable)
+            if raw is not None and kind.geometry is not None:
+                checks = pool.submit(
                     check_geometries,
                     raw,
                     kind.geometry,
@@ -157,9 +155,6 @@ class Importer:
                     required=kind.geometry_required,
                     repair=repair,
                 )
-                if raw is not None and kind.geometry
-                else None
-            )
             prepared = prepare_columns(kind, gdf)
             cols: Columns = prepared.columns
             cols["_row"] = list(range(n))  # input order, to hand the refs back in it
@@ -171,16 +166,15 @@ class Importer:
                     f"columns not in the {kind.name} data model were ignored: "
                     + ", ".join(prepared.ignored)
                 )
-            if derived is not None:
-                d = derived.result()
-                cols["geometry"] = d.geometries
+            if usable is not None:
+                d = self._derive(kind, usable)
+                cols["geometry"] = usable
                 cols["_encoded"] = d.encoded
                 if d.order is not None:
                     cols["_order"] = d.order
-                if kind is HAZARDS:
-                    assert areas is not None
-                    cols["geom_key"] = d.keys
-                    cols["area_m2"] = areas.result().tolist()
+            if areas is not None and keys is not None:
+                cols["geom_key"] = keys.result()
+                cols["area_m2"] = areas.result().tolist()
 
             def settle() -> list[Problem]:
                 """Wait for the shape checks; take in their repairs and warnings."""
@@ -297,51 +291,51 @@ class Importer:
         )
         return gdf, raw
 
-    def _derive(self, kind: RecordKind, raw: np.ndarray) -> _Derived:
-        """Return what the rows need of their geometries: stored form, encoding, order, keys.
+    def _usable(self, kind: RecordKind, raw: np.ndarray) -> np.ndarray:
+        """Return the geometries that can pass the checks, others None.
 
-        Only geometries that can pass the checks are handled (present, not empty, of the
-        right type, with finite coordinates): any other row is refused by the checks.
+        Usable: present, not empty, of the kind's type, with finite coordinates. Any other
+        row is refused by the checks, so what is derived from it is never written.
         """
         geoms = raw.copy()
-        usable = ~shapely.is_missing(geoms)
-        usable[usable] = ~shapely.is_empty(geoms[usable])
+        ok = ~shapely.is_missing(geoms)
+        ok[ok] = ~shapely.is_empty(geoms[ok])
         wanted = (3, 6) if kind.geometry == "polygon" else (0,)
-        usable[usable] = np.isin(shapely.get_type_id(geoms[usable]), wanted)
-        usable[usable] = np.isfinite(shapely.bounds(geoms[usable])).all(axis=1)
-        geoms[~usable] = None
-        out = _Derived(geoms)
+        ok[ok] = np.isin(shapely.get_type_id(geoms[ok]), wanted)
+        ok[ok] = np.isfinite(shapely.bounds(geoms[ok])).all(axis=1)
+        geoms[~ok] = None
+        return geoms
+
+    def _derive(self, kind: RecordKind, geoms: np.ndarray) -> _Derived:
+        """Return the usable geometries encoded as the store keeps them, and their order."""
+        out = _Derived(self.store.encode_geometries(kind, geoms))
         if kind.geometry == "polygon":
-            geoms[usable] = promote_to_multi(geoms[usable])
+            present = ~shapely.is_missing(geoms)
             distance = np.full(len(geoms), np.iinfo(np.int64).max)
-            if usable.any():
-                distance[usable] = (
-                    gpd.GeoSeries(geoms[usable])
+            if present.any():
+                distance[present] = (
+                    gpd.GeoSeries(geoms[present])
                     .hilbert_distance(total_bounds=self.country.bbox)
                     .to_numpy()
                 )
             out.order = distance.tolist()
-        out.encoded = self.store.encode_geometries(geoms)
-        if kind is HAZARDS:
-            out.keys = geometry_keys(geoms)
         return out
 
     def _rederive(self, kind: RecordKind, cols: Columns, checked: GeometryReport) -> None:
-        """Redo what `_derive` and the areas gave for the rows the checks repaired."""
-        rows = np.array([p.row for p in checked.repairs])
-        fixed = self._derive(kind, checked.geometries[rows])
-        geoms = cols["geometry"]
-        geoms[rows] = fixed.geometries
-        for i, j in enumerate(rows.tolist()):
+        """Redo what the rows need of their geometries for the rows the checks repaired."""
+        rows = [p.row for p in checked.repairs]
+        usable = self._usable(kind, checked.geometries[rows])
+        fixed = self._derive(kind, usable)
+        cols["geometry"][rows] = usable
+        keys = geometry_keys(usable) if kind is HAZARDS else []
+        areas = area_m2(usable, self.country).tolist() if kind is HAZARDS else []
+        for i, j in enumerate(rows):
             cols["_encoded"][j] = fixed.encoded[i]
             if fixed.order is not None:
                 cols["_order"][j] = fixed.order[i]
             if kind is HAZARDS:
-                cols["geom_key"][j] = fixed.keys[i]
-        if kind is HAZARDS:
-            measured = area_m2(checked.geometries[rows], self.country).tolist()
-            for j, a in zip(rows.tolist(), measured, strict=True):
-                cols["area_m2"][j] = a
+                cols["geom_key"][j] = keys[i]
+                cols["area_m2"][j] = areas[i]
 
     def _cross_checks(
         self, kind: RecordKind, cols: Columns, conn: Any, *, keep_status: bool = False
@@ -537,11 +531,9 @@ class Importer:
 
 @dataclass
 class _Derived:
-    """What the rows of an import need of their geometries (see `Importer._derive`)."""
+    """The geometries of an import as the store keeps them, and their spatial order."""
 
-    geometries: np.ndarray
-    encoded: list[Any] = field(default_factory=list)
-    keys: list[int | None] = field(default_factory=list)
+    encoded: list[Any]
     order: list[int] | None = None
 
 

@@ -292,8 +292,8 @@ def geometry_keys(geoms: np.ndarray) -> list[int | None]:
     """Return a 63-bit key per geometry, equal for the same shape whatever its vertex order.
 
     The key hashes the normalised geometry's coordinates (bit for bit, with their position),
-    its type and its size, so a Polygon and the same shape as a MultiPolygon differ: pass
-    geometries in their stored form (see `promote_to_multi`).
+    its type and its size. A Polygon has the key of the single-part MultiPolygon it is
+    stored as (see `promote_to_multi`), so it need not be promoted first.
     """
     geoms = np.asarray(geoms, dtype=object)
     out: list[int | None] = [None] * len(geoms)
@@ -310,8 +310,10 @@ def geometry_keys(geoms: np.ndarray) -> list[int | None]:
         h = _splitmix(bits[:, 0] * _MIX[0] + _splitmix(bits[:, 1] * _MIX[1] + pos * _MIX[2]))
         total = np.zeros(len(norm), dtype=np.uint64)
         np.add.at(total, idx, h)
+        types = shapely.get_type_id(norm)
+        types[types == 3] = 6  # a Polygon is keyed as its single-part MultiPolygon
         meta = shapely.get_num_geometries(norm).astype(np.uint64) * np.uint64(1_000_003)
-        meta += shapely.get_type_id(norm).astype(np.uint64)
+        meta += types.astype(np.uint64)
         total = _splitmix(total + _splitmix(counts.astype(np.uint64) * _MIX[0] + meta))
     keys = (total >> np.uint64(1)).astype(np.int64)  # fits SQLite's signed INTEGER
     if len(present) == len(geoms):

@@ -55,8 +55,9 @@ class Store(Protocol):
     def count(self, kind: RecordKind) -> int: ...
     def counts_by(self, kind: RecordKind, column: str) -> dict[str, int]: ...
 
-    def encode_geometries(self, geoms: Any) -> list[Any]:
-        """Geometries in the store's own form, made ahead of `insert` (any thread)."""
+    def encode_geometries(self, kind: RecordKind, geoms: Any) -> list[Any]:
+        """Geometries in the form `kind`'s table stores them, made ahead of `insert` (any
+        thread)."""
         ...
 
     # -- writes: each appends its audit rows in the same transaction --

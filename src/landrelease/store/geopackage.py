@@ -35,8 +35,18 @@ _FLAGS_XY_LE = 0b0000_0011  # little-endian, envelope [minx, maxx, miny, maxy]
 _FLAGS_NOENV_LE = 0b0000_0001  # little-endian, no envelope (points)
 
 
-def encode(geoms: np.ndarray, wkb: Sequence[bytes] | None = None) -> list[bytes | None]:
-    """Return GeoPackage geometry blobs for `geoms` (None stays None); `wkb` may be given."""
+# A little-endian WKB MultiPolygon header for one part: byte order, type 6, count 1.
+_MULTI_OF_ONE = b"\x01\x06\x00\x00\x00\x01\x00\x00\x00"
+
+
+def encode(
+    geoms: np.ndarray, wkb: Sequence[bytes] | None = None, *, multi: bool = False
+) -> list[bytes | None]:
+    """Return GeoPackage geometry blobs for `geoms` (None stays None); `wkb` may be given.
+
+    With `multi`, a Polygon is written as the single-part MultiPolygon a MULTIPOLYGON column
+    holds (its WKB behind a MultiPolygon header: no new geometry is made).
+    """
     geoms = np.asarray(geoms, dtype=object)
     out: list[bytes | None] = [None] * len(geoms)
     present = np.flatnonzero(~shapely.is_missing(geoms))
@@ -44,7 +54,11 @@ def encode(geoms: np.ndarray, wkb: Sequence[bytes] | None = None) -> list[bytes 
         return out
     sub = geoms[present]
     wkbs = list(wkb) if wkb is not None else list(shapely.to_wkb(sub, byte_order=1))
-    points = shapely.get_type_id(sub) == 0
+    types = shapely.get_type_id(sub)
+    if multi and (types == 3).any():
+        for j in np.flatnonzero(types == 3).tolist():
+            wkbs[j] = _MULTI_OF_ONE + wkbs[j]
+    points = types == 0
     header = np.zeros(len(sub), dtype=_HEADER)
     header["magic"] = b"GP"
     header["srs"] = SRS_ID

@@ -281,9 +281,10 @@ class SqliteStore:
             ).fetchall()
         return {r[0]: r[1] for r in rows}
 
-    def encode_geometries(self, geoms: np.ndarray) -> list[bytes | None]:
-        """Return geometries as this store writes them (GeoPackage blobs); thread-safe."""
-        return gpkg.encode(geoms)
+    def encode_geometries(self, kind: RecordKind, geoms: np.ndarray) -> list[bytes | None]:
+        """Return geometries as `kind`'s table stores them (GeoPackage blobs; polygons as
+        MultiPolygons); safe to call from any thread."""
+        return gpkg.encode(geoms, multi=kind.geometry == "polygon")
 
     # -- writes --------------------------------------------------------------------------------
 
@@ -312,7 +313,7 @@ class SqliteStore:
         if geoms is None:
             blobs: Sequence[bytes | None] = [None] * n
         else:
-            blobs = encoded if encoded is not None else gpkg.encode(geoms)
+            blobs = encoded if encoded is not None else self.encode_geometries(kind, geoms)
         extra_names = ["version", "updated_at"]
         extra_vals: list[list[Any]] = [[1] * n, [at] * n]
         if kind.geometry == "polygon":
@@ -396,7 +397,7 @@ class SqliteStore:
         params: list[Any] = [*values.values(), new_version, at]
         if geometry is not UNCHANGED and kind.geometry:
             sets.append(f"{GEOM} = ?")
-            params.append(gpkg.encode(np.array([geometry], dtype=object))[0])
+            params.append(self.encode_geometries(kind, np.array([geometry], dtype=object))[0])
         res = conn.exec_driver_sql(
             f"UPDATE {kind.table} SET {', '.join(sets)} WHERE ref = ? AND version = ?",
             (*params, ref, expected_version),
