@@ -560,7 +560,7 @@ def _take(cols: Columns, index: np.ndarray) -> Columns:
             out[k] = v[index]
         else:
             arr = np.empty(len(v), dtype=object)
-            arr[:] = v
+            arr[:] = v  # one C loop; fancy indexing then beats a Python loop over the rows
             out[k] = arr[index].tolist()
     return out
 

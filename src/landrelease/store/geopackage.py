@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sqlite3
 import struct
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 
 import numpy as np
 import shapely
@@ -28,48 +28,57 @@ _WGS84_WKT = (
 
 # Header: magic "GP", version 0, flags, srs_id; then an envelope whose size the flags give.
 _ENVELOPE_BYTES = (0, 32, 48, 48, 64, 0, 0, 0)
-_HEADER = np.dtype(
-    [("magic", "S2"), ("version", "u1"), ("flags", "u1"), ("srs", "<i4"), ("env", "<f8", (4,))]
-)
 _FLAGS_XY_LE = 0b0000_0011  # little-endian, envelope [minx, maxx, miny, maxy]
 _FLAGS_NOENV_LE = 0b0000_0001  # little-endian, no envelope (points)
 
 
 # A little-endian WKB MultiPolygon header for one part: byte order, type 6, count 1.
 _MULTI_OF_ONE = b"\x01\x06\x00\x00\x00\x01\x00\x00\x00"
+# The blob header with room after it for that MultiPolygon header, so that each blob is one
+# slice of a header array and one join with the geometry's WKB.
+_HEAD_AND_MULTI = np.dtype(
+    [
+        ("magic", "S2"),
+        ("version", "u1"),
+        ("flags", "u1"),
+        ("srs", "<i4"),
+        ("env", "<f8", (4,)),
+        ("multi", "S9"),
+    ]
+)
 
 
-def encode(
-    geoms: np.ndarray, wkb: Sequence[bytes] | None = None, *, multi: bool = False
-) -> list[bytes | None]:
-    """Return GeoPackage geometry blobs for `geoms` (None stays None); `wkb` may be given.
+def encode(geoms: np.ndarray, *, multi: bool = False) -> list[bytes | None]:
+    """Return GeoPackage geometry blobs for `geoms` (None stays None).
 
     With `multi`, a Polygon is written as the single-part MultiPolygon a MULTIPOLYGON column
     holds (its WKB behind a MultiPolygon header: no new geometry is made).
     """
     geoms = np.asarray(geoms, dtype=object)
-    out: list[bytes | None] = [None] * len(geoms)
     present = np.flatnonzero(~shapely.is_missing(geoms))
     if not len(present):
-        return out
-    sub = geoms[present]
-    wkbs = list(wkb) if wkb is not None else list(shapely.to_wkb(sub, byte_order=1))
+        return [None] * len(geoms)
+    sub = geoms[present] if len(present) < len(geoms) else geoms
+    wkbs = shapely.to_wkb(sub, byte_order=1).tolist()
     types = shapely.get_type_id(sub)
-    if multi and (types == 3).any():
-        for j in np.flatnonzero(types == 3).tolist():
-            wkbs[j] = _MULTI_OF_ONE + wkbs[j]
     points = types == 0
-    header = np.zeros(len(sub), dtype=_HEADER)
+    promote = (types == 3) if multi else np.zeros(len(sub), dtype=bool)
+    header = np.zeros(len(sub), dtype=_HEAD_AND_MULTI)
     header["magic"] = b"GP"
     header["srs"] = SRS_ID
     header["flags"] = np.where(points, _FLAGS_NOENV_LE, _FLAGS_XY_LE)
-    b = shapely.bounds(sub)
-    header["env"] = b[:, [0, 2, 1, 3]]
+    header["env"] = shapely.bounds(sub)[:, [0, 2, 1, 3]]
+    header["multi"][promote] = _MULTI_OF_ONE
     raw = header.tobytes()
-    size = _HEADER.itemsize
-    for j, i in enumerate(present):
-        head = raw[j * size : j * size + (8 if points[j] else size)]
-        out[i] = head + wkbs[j]
+    size = _HEAD_AND_MULTI.itemsize
+    starts = np.arange(len(sub)) * size
+    ends = starts + np.where(points, 8, np.where(promote, size, size - len(_MULTI_OF_ONE)))
+    blobs = [raw[a:b] + w for a, b, w in zip(starts.tolist(), ends.tolist(), wkbs, strict=True)]
+    if len(present) == len(geoms):
+        return blobs  # type: ignore[return-value]
+    out: list[bytes | None] = [None] * len(geoms)
+    for i, blob in zip(present.tolist(), blobs, strict=True):
+        out[i] = blob
     return out
 
 
