@@ -50,6 +50,32 @@ from landrelease.importing import Importer, ImportReport, Progress, now_utc
 from landrelease.store import UNCHANGED, Columns, Store, open_store
 
 
+@dataclasses.dataclass
+class AreaResidual:
+    """The residual hazard of one area: the estimate, and what it was made from."""
+
+    area: HazardArea
+    estimate: Any  # residual.Estimate
+    events: list[str]  # refs of the area's contamination events
+    items_found: int
+    cleared_share: float
+    remaining: list[ContaminationEvent]  # the events of the part not yet cleared
+    profiles: dict[str, Any]  # residual.DeviceProfile by id, updated by the finds
+    notes: list[str]
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the estimate's fields plus the area, its events, finds and notes."""
+        out: dict[str, Any] = self.estimate.as_dict()
+        out.update(
+            area_ref=self.area.ref,
+            events=self.events,
+            items_found=self.items_found,
+            cleared_share=self.cleared_share,
+            notes=self.notes,
+        )
+        return out
+
+
 class Registry:
     """A registry of hazardous areas and everything done about them, with full history."""
 
@@ -209,9 +235,9 @@ class Registry:
         k = kind_named(kind)
         return _to_record(k, self.store.record(k, ref))
 
-    def _of_area(self, kind: RecordKind, area_ref: str) -> list[Any]:
-        self.store.record(HAZARDS, area_ref)  # NotFound for an unknown area
-        cols = self.store.select(kind, where={"area_ref": area_ref})
+    def _of_area(self, kind: RecordKind, area_ref: str, conn: Any = None) -> list[Any]:
+        self.store.record(HAZARDS, area_ref, conn=conn)  # NotFound for an unknown area
+        cols = self.store.select(kind, where={"area_ref": area_ref}, conn=conn)
         n = len(cols["ref"])
         return [
             _to_record(kind, {k: (v[i] if k != "geometry" else v[i]) for k, v in cols.items()})
@@ -229,6 +255,62 @@ class Registry:
     def items(self, area_ref: str) -> list[Item]:
         """Return the explosive ordnance items recorded in an area."""
         return self._of_area(ITEMS, area_ref)
+
+    def residual_estimate(
+        self,
+        ref: str,
+        at: dt.date | None = None,
+        *,
+        cleared_share: float = 0.0,
+        threshold: float = 0.01,
+        draws: int = 10_000,
+        seed: int | None = None,
+    ) -> AreaResidual:
+        """Estimate the live devices left in an area at a date (default today).
+
+        Takes the area's contamination events, accounts for the items found and the share
+        already cleared or sampled (`residual.finds`), then runs the Monte Carlo model.
+        """
+        from landrelease.residual import estimate
+        from landrelease.residual.finds import account_for_finds
+        from landrelease.residual.montecarlo import check_threshold
+
+        check_threshold(threshold)
+        if not 0.0 <= cleared_share <= 1.0:
+            raise ValidationError(
+                ref, "cleared_share", f"must lie between 0 and 1, got {cleared_share}"
+            )
+        with self.store.reading() as conn:
+            hazard = _to_record(HAZARDS, self.store.record(HAZARDS, ref, conn=conn))
+            events = self._of_area(EVENTS, ref, conn)
+            items = self._of_area(ITEMS, ref, conn)
+        if not events:
+            raise ValidationError(
+                ref,
+                "events",
+                "no contamination events are recorded for this area, so there is nothing to "
+                "estimate; add one with `landrelease import --kind events`",
+            )
+        account = account_for_finds(events, items, cleared_share=cleared_share)
+        when = at or dt.date.today()
+        est = estimate(
+            account.events,
+            when,
+            draws=draws,
+            seed=seed,
+            threshold=threshold,
+            profiles=account.profiles,
+        )
+        return AreaResidual(
+            area=hazard,
+            estimate=est,
+            events=[e.ref for e in events],
+            items_found=sum(int(i.quantity or 0) for i in items),
+            cleared_share=cleared_share,
+            remaining=account.events,
+            profiles=account.profiles,
+            notes=account.notes,
+        )
 
     def summary(self) -> dict[str, Any]:
         """Return counts per kind, hazard areas per status and their total area in m2."""

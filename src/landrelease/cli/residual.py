@@ -203,42 +203,20 @@ def area(
 ) -> None:
     """Estimate live devices in a hazardous area from its contamination events and finds."""
     from landrelease.registry import Registry
-    from landrelease.residual.finds import account_for_finds
 
-    when = _date(at, "--at") or dt.date.today()
-    check_threshold(threshold)
     with Registry.open(resolve_db(db)) as reg:
-        hazard = reg.hazard(ref)
-        events = reg.events(ref)
-        items = reg.items(ref)
-    if not events:
-        raise ValidationError(
+        res = reg.residual_estimate(
             ref,
-            "events",
-            "no contamination events are recorded for this area, so there is nothing to "
-            "estimate; add one with `landrelease import --kind events`",
-        )
-    account = account_for_finds(events, items, cleared_share=cleared_share)
-    est = run_estimate(
-        account.events,
-        when,
-        draws=draws,
-        seed=seed,
-        threshold=threshold,
-        profiles=account.profiles,
-    )
-    name = f"{ref}" + (f" ({hazard.name})" if hazard.name else "")
-    if plot is not None:
-        _plot(account.events, est, plot, f"{name}: residual hazard", profiles=account.profiles)
-    if as_json:
-        data = est.as_dict()
-        data.update(
-            area_ref=ref,
-            events=[e.ref for e in events],
-            items_found=sum(int(i.quantity or 0) for i in items),
+            _date(at, "--at"),
             cleared_share=cleared_share,
-            notes=account.notes,
+            threshold=threshold,
+            draws=draws,
+            seed=seed,
         )
-        print_json(data)
+    name = f"{ref}" + (f" ({res.area.name})" if res.area.name else "")
+    if plot is not None:
+        _plot(res.remaining, res.estimate, plot, f"{name}: residual hazard", profiles=res.profiles)
+    if as_json:
+        print_json(res.as_dict())
     else:
-        _render(est, f"{name} on {when}", account.notes)
+        _render(res.estimate, f"{name} on {res.estimate.at}", res.notes)
