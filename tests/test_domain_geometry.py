@@ -17,6 +17,7 @@ from landrelease.domain.geometry import (
     area_m2,
     check_geometries,
     geometry_keys,
+    overlaps,
     promote_to_multi,
     vertex_jumps,
 )
@@ -182,3 +183,42 @@ def test_geometry_key_tells_one_part_from_two() -> None:
 def test_geometry_key_of_a_missing_geometry_is_none() -> None:
     keys = geometry_keys(np.array([None, polygon(0)], dtype=object))
     assert keys[0] is None and keys[1] is not None
+
+
+# -- overlaps --------------------------------------------------------------------------
+
+
+def _square(x: float, y: float, side: float = 0.01) -> shapely.Polygon:
+    return shapely.box(x, y, x + side, y + side)
+
+
+def test_overlapping_areas_are_found_once_with_the_overlap_in_m2() -> None:
+    x, y = KYIV
+    a = _square(x, y)
+    b = _square(x + 0.005, y)  # half of a
+    touching = _square(x + 0.01, y + 0.02)  # shares an edge with nothing it overlaps
+    next_to = _square(x + 0.02, y + 0.02)  # shares an edge with `touching`
+    inside = _square(x + 0.002, y + 0.002, 0.001)  # within a (and b does not reach it)
+    geoms = np.array([a, b, touching, next_to, inside, None], dtype=object)
+    found = overlaps(geoms, UA)
+    assert [(o.row, o.other, o.stored) for o in found] == [(1, 0, False), (4, 0, False)]
+    half = area_m2(np.array([a]), UA)[0] / 2
+    assert found[0].m2 == pytest.approx(half, rel=1e-3)
+    assert found[0].share == pytest.approx(0.5, rel=1e-3)
+    assert found[1].share == pytest.approx(1.0)
+
+
+def test_overlaps_with_stored_areas_name_the_stored_one() -> None:
+    x, y = KHARKIV
+    stored = np.array([_square(x, y), _square(x + 1, y)], dtype=object)
+    batch = np.array([_square(x + 1.005, y), _square(x + 2, y)], dtype=object)
+    found = overlaps(batch, UA, stored)
+    assert [(o.row, o.other, o.stored) for o in found] == [(0, 1, True)]
+
+
+def test_a_sliver_below_the_minimum_is_not_an_overlap() -> None:
+    x, y = KYIV
+    a = _square(x, y)
+    sliver = _square(x + 0.01 - 1e-9, y)  # about 0.08 m2 shared
+    assert overlaps(np.array([a, sliver], dtype=object), UA) == []
+    assert len(overlaps(np.array([a, sliver], dtype=object), UA, min_m2=0.01)) == 1

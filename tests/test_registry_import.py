@@ -594,3 +594,45 @@ def test_an_item_far_from_its_area_lands_with_a_warning(
     assert report.imported == 2
     assert len(report.warnings) == 1
     assert "row 2" in report.warnings[0] and f"km from its area {area.ref}" in report.warnings[0]
+
+
+def test_overlapping_areas_land_with_a_warning_naming_both(
+    reg: Registry, refs: dict[str, str], run_cli: Any, registry_path: Path, tmp_path: Path
+) -> None:
+    stored = reg.hazard(refs["kyiv"]).geometry
+    over_stored = shapely.affinity.translate(stored, 0.0005, 0)  # a few metres east
+    x, y = KHARKIV[0] + 0.5, KHARKIV[1] - 0.5
+    first = shapely.box(x, y, x + 0.01, y + 0.01)
+    second = shapely.box(x + 0.005, y, x + 0.015, y + 0.01)  # half over `first`
+    beside = shapely.box(x + 0.015, y, x + 0.025, y + 0.01)  # touches `second` only
+    src = write_geojson(
+        tmp_path / "overlaps.geojson",
+        [
+            hazard(80, name="first", geometry=first),
+            hazard(81, name="second", geometry=second),
+            hazard(82, name="beside", geometry=beside),
+            hazard(83, name="over stored", geometry=over_stored),
+        ],
+    )
+    code, out, err = run_cli(["import", src, "--db", registry_path])
+    assert code == 0, err
+    said = " ".join(out.split())
+    assert "Imported 4 hazards" in said
+    assert re.search(r"Warning: row 2: overlaps row 1 by [\d,]+ m2 \(50% of this area\)", said)
+    assert re.search(rf"Warning: row 4: overlaps {refs['kyiv']} \(in the registry\) by", said)
+    assert "row 3: overlaps" not in said
+
+
+def test_overlaps_are_not_reported_for_records_that_were_refused(
+    empty_reg: Registry, tmp_path: Path
+) -> None:
+    x, y = KYIV[0] + 0.5, KYIV[1]
+    a = shapely.box(x, y, x + 0.01, y + 0.01)
+    b = shapely.box(x + 0.005, y, x + 0.015, y + 0.01)
+    src = write_geojson(
+        tmp_path / "mixed.geojson",
+        [hazard(1, geometry=a), hazard(2, geometry=b, status="bogus"), hazard(3)],
+    )
+    report = empty_reg.import_file(src, actor="x", skip_invalid=tmp_path / "bad.geojson")
+    assert report.imported == 2 and report.rejected == 1
+    assert not [w for w in report.warnings if "overlaps" in w]

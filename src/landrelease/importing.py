@@ -10,7 +10,7 @@ import datetime as dt
 import functools
 import gc
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NoReturn, ParamSpec, TypeVar
@@ -25,10 +25,12 @@ from landrelease.domain.errors import IllegalTransition, InputFileError, Validat
 from landrelease.domain.geometry import (
     Country,
     GeometryReport,
+    Overlap,
     Problem,
     area_m2,
     check_geometries,
     geometry_keys,
+    overlaps,
 )
 from landrelease.domain.records import (
     ACCIDENTS,
@@ -201,11 +203,25 @@ class Importer:
                     f"{_label(p.row, given)}: {p.message}"
                     for p in self._far_from_area(kind, cols, conn)
                 ]
+                near = (
+                    self._stored_near(usable, conn)
+                    if kind is HAZARDS and usable is not None
+                    else None
+                )
+            # Overlaps are only warned of: they are looked for on a worker while the rows are
+            # written (the main thread then waits in SQLite, mostly).
+            overlapping = (
+                pool.submit(self._overlaps, usable, checks, near)
+                if kind is HAZARDS and usable is not None and checks is not None
+                else None
+            )
             if problems and not settled:
                 problems += settle()
                 settled = True
 
             if problems and skip_invalid is None:
+                if overlapping is not None:
+                    overlapping.cancel()
                 _refuse(problems, given)
             if problems:
                 assert skip_invalid is not None
@@ -224,6 +240,10 @@ class Importer:
                     late = settle()
                     if late:
                         _refuse(late, given)  # raised inside the transaction: rolled back
+                if overlapping is not None:
+                    report.warnings += self._overlap_warnings(
+                        overlapping.result(), given, near, {p.row for p in problems}
+                    )
 
             self._write(kind, cols, actor, reason, source, keep_status, before_commit)
         by_row = dict(zip(cols["_row"], cols["ref"], strict=True))
@@ -336,6 +356,44 @@ class Importer:
             if kind is HAZARDS:
                 cols["geom_key"][j] = keys[i]
                 cols["area_m2"][j] = areas[i]
+
+    def _stored_near(self, usable: np.ndarray, conn: Any) -> Columns | None:
+        """Return the stored hazard areas within the batch's extent (refs and geometries)."""
+        present = usable[~shapely.is_missing(usable)]
+        if not len(present):
+            return None
+        minx, miny, maxx, maxy = shapely.total_bounds(present).tolist()
+        near = self.store.select(HAZARDS, columns=["ref"], bbox=(minx, miny, maxx, maxy), conn=conn)
+        return near if near["ref"] else None
+
+    def _overlaps(
+        self, usable: np.ndarray, checks: Future[GeometryReport], near: Columns | None
+    ) -> list[Overlap]:
+        """Return the overlaps of the batch's areas that passed the shape checks."""
+        checked = checks.result()
+        geoms = checked.geometries.copy()
+        geoms[shapely.is_missing(usable)] = None
+        geoms[[p.row for p in checked.problems]] = None
+        return overlaps(geoms, self.country, near["geometry"] if near else None)
+
+    @staticmethod
+    def _overlap_warnings(
+        found: list[Overlap], given: list[Any], near: Columns | None, bad: set[int]
+    ) -> list[str]:
+        out = []
+        for o in found:
+            if o.row in bad or (not o.stored and o.other in bad):
+                continue
+            what = (
+                f"{near['ref'][o.other]} (in the registry)"
+                if o.stored and near
+                else _label(o.other, given)
+            )
+            out.append(
+                f"{_label(o.row, given)}: overlaps {what} by {o.m2:,.0f} m2 "
+                f"({o.share:.0%} of this area)"
+            )
+        return out
 
     def _cross_checks(
         self, kind: RecordKind, cols: Columns, conn: Any, *, keep_status: bool = False

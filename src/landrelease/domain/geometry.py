@@ -321,3 +321,62 @@ def geometry_keys(geoms: np.ndarray) -> list[int | None]:
     for i, k in zip(present.tolist(), keys.tolist(), strict=True):
         out[i] = k
     return out
+
+
+@dataclass(frozen=True)
+class Overlap:
+    """Two areas whose interiors overlap: `row` overlaps `other` (a row of the same batch when
+    `stored` is False, else an index into the stored areas) by `m2` square metres."""
+
+    row: int
+    other: int
+    stored: bool
+    m2: float
+    share: float  # of the area of `row`
+
+
+def overlaps(
+    geoms: np.ndarray,
+    country: Country,
+    stored: np.ndarray | None = None,
+    *,
+    min_m2: float = 1.0,
+) -> list[Overlap]:
+    """Return every pair of areas whose interiors overlap by at least `min_m2` m2.
+
+    Within `geoms` each pair is reported once, on the later row; against `stored` (areas
+    already in the registry), on the row of `geoms`. Areas that only touch do not overlap.
+    Missing geometries are skipped; all others must be valid (checked first).
+    """
+    geoms = np.asarray(geoms, dtype=object)
+    present = np.flatnonzero(~shapely.is_missing(geoms))
+    out: list[Overlap] = []
+    if not len(present):
+        return out
+    batch = geoms[present]
+    pairs = [(batch, False)]
+    if stored is not None and len(stored):
+        pairs.append((np.asarray(stored, dtype=object), True))
+    own = area_m2(batch, country).tolist()
+    for others, is_stored in pairs:
+        tree = shapely.STRtree(others)
+        a, b = tree.query(batch, predicate="intersects")
+        if not is_stored:
+            later = a > b
+            a, b = a[later], b[later]
+        if not len(a):
+            continue
+        # interiors meet: more than a shared edge or corner
+        inner = shapely.relate_pattern(batch[a], others[b], "T********")
+        a, b = a[inner], b[inner]
+        if not len(a):
+            continue
+        m2 = area_m2(shapely.intersection(batch[a], others[b]), country)
+        for i, j, m in zip(a.tolist(), b.tolist(), m2.tolist(), strict=True):
+            if m >= min_m2:
+                row = int(present[i])
+                other = j if is_stored else int(present[j])
+                share = m / own[i] if own[i] > 0 else 0.0
+                out.append(Overlap(row, other, is_stored, m, share))
+    out.sort(key=lambda o: (o.row, o.stored, o.other))
+    return out
