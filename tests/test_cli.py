@@ -536,3 +536,29 @@ def test_json_numbers_are_plain_numbers(run_cli: Any, listing: dict[str, Any]) -
     code, out, _ = run_cli(["hazards", "list", "--json", "--db", listing["path"]])
     areas = np.array([r["area_m2"] for r in json.loads(out)])
     assert np.isfinite(areas).all() and (areas > 0).all()
+
+
+def test_import_json_reports_refs_and_every_warning(
+    run_cli: Any, registry_path: Path, tmp_path: Path
+) -> None:
+    # 25 areas, each half over the one before: 24 overlap warnings, more than the 20 printed
+    x, y = KYIV[0] + 1.0, KYIV[1] - 1.0
+    records = [
+        hazard(
+            200 + i,
+            name=f"strip {i}",
+            geometry=shapely.box(x + i * 0.005, y, x + i * 0.005 + 0.01, y + 0.01),
+        )
+        for i in range(25)
+    ]
+    src = write_geojson(tmp_path / "strips.geojson", records)
+    code, out, err = run_cli(["import", src, "--db", registry_path, "--json"])
+    assert code == 0, err
+    report = json.loads(out)
+    assert report["imported"] == 25 and len(report["refs"]) == 25
+    assert report["kind"] == "hazards" and report["rejected"] == 0
+    assert len([w for w in report["warnings"] if "overlaps" in w]) == 24
+    with Registry.open(registry_path) as reg:
+        assert [reg.hazard(r).name for r in report["refs"]] == [f"strip {i}" for i in range(25)]
+    code, out, err = run_cli(["import", src, "--db", registry_path.parent / "other.gpkg"])
+    assert code == 2

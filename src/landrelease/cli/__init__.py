@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 import traceback
@@ -105,6 +106,13 @@ def import_(
             ".prj), e.g. EPSG:32636; default EPSG:4326 for CSV/XLSX."
         ),
     ] = None,
+    as_json: Annotated[
+        bool,
+        typer.Option(
+            "--json",
+            help="Print the report as JSON: refs, rejected, repairs, every warning.",
+        ),
+    ] = False,
 ) -> None:
     """Import records from a file in one transaction: all of them, or none."""
     from landrelease.importing import IMPORT_STEPS
@@ -130,6 +138,9 @@ def import_(
             progress=step,
         )
         bar.update(task, completed=len(IMPORT_STEPS))
+    if as_json:
+        print_json({"imported": report.imported, **dataclasses.asdict(report)})
+        return
     console.print(f"Imported [bold]{report.imported}[/] {kind} from {path}")
     if report.rejected:
         console.print(
@@ -140,7 +151,7 @@ def import_(
         for line in lines[:20]:
             console.print(f"{title}: {line}", markup=False)
         if len(lines) > 20:
-            console.print(f"{title}: ... and {len(lines) - 20} more")
+            console.print(f"{title}: ... and {len(lines) - 20} more (--json lists them all)")
 
 
 @app.command()

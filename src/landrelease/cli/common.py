@@ -58,13 +58,13 @@ def print_json(value: Any) -> None:
 
 
 def progress_bar() -> Progress:
-    """Return the progress bar of long commands (shown only on a terminal)."""
+    """Return the progress bar of long commands: on stderr, shown only on a terminal."""
     return Progress(
         TextColumn("{task.description}"),
         BarColumn(),
         TextColumn("{task.completed}/{task.total}"),
         TimeElapsedColumn(),
-        console=console,
+        console=err_console,
         transient=True,
-        disable=not console.is_terminal,
+        disable=not err_console.is_terminal,
     )
