@@ -636,3 +636,38 @@ def test_overlaps_are_not_reported_for_records_that_were_refused(
     report = empty_reg.import_file(src, actor="x", skip_invalid=tmp_path / "bad.geojson")
     assert report.imported == 2 and report.rejected == 1
     assert not [w for w in report.warnings if "overlaps" in w]
+
+
+def test_a_large_batch_lands_whole_indexed_and_audited(empty_reg: Registry, tmp_path: Path) -> None:
+    # The bulk write: rollback journal, packed R-tree, indexes rebuilt, audit copied in SQL.
+    path = tmp_path / "empty.gpkg"
+    batch = [
+        hazard(i, geometry=polygon(i % 900, centre=(23.0 + 0.25 * (i // 900), 46.0)))
+        for i in range(10_050)
+    ]
+    refs = empty_reg.add_records("hazards", batch, actor="t", reason="bulk")
+    assert len(set(refs)) == 10_050
+    stored = empty_reg.hazards()
+    assert (stored.geometry.geom_type == "MultiPolygon").all()
+    conn = sqlite3.connect(str(path))
+    try:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert conn.execute("SELECT rtreecheck('rtree_hazard_areas_geom')").fetchone()[0] == "ok"
+        audit = conn.execute(
+            "SELECT count(*), count(DISTINCT ref), min(version), max(version) FROM audit_trail"
+        ).fetchone()
+        assert audit == (10_050, 10_050, 1, 1)
+        indexes = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='index'")}
+        assert {"ix_hazard_areas_status", "ix_hazard_areas_geom_key"} <= indexes
+        assert "ux_audit_kind_ref_version" in indexes
+    finally:
+        conn.close()
+    # the rows read back as they were given, in any order
+    by_name = stored.set_index("name")
+    for i in (0, 4_321, 10_049):
+        got = by_name.loc[f"test area {i}"]
+        assert got.geometry.geoms[0].equals_exact(batch[i]["geometry"], tolerance=0)
+    box = (23.2, 45.9, 23.6, 46.3)
+    hits = empty_reg.hazard_columns(bbox=box, columns=("ref",))["ref"]
+    expected = stored[stored.intersects(shapely.box(*box))]["ref"]
+    assert sorted(hits) == sorted(expected) and len(hits) > 100
