@@ -19,6 +19,7 @@ from landrelease.domain.geometry import (
     geometry_keys,
     overlaps,
     promote_to_multi,
+    usable_geometries,
     vertex_jumps,
 )
 
@@ -222,3 +223,16 @@ def test_a_sliver_below_the_minimum_is_not_an_overlap() -> None:
     sliver = _square(x + 0.01 - 1e-9, y)  # about 0.08 m2 shared
     assert overlaps(np.array([a, sliver], dtype=object), UA) == []
     assert len(overlaps(np.array([a, sliver], dtype=object), UA, min_m2=0.01)) == 1
+
+
+def test_usable_geometries_screen_what_the_checks_would_refuse_anyway() -> None:
+    geoms = np.array(
+        [polygon(0), None, shapely.Polygon(), shapely.Point(*KYIV), bow_tie()], dtype=object
+    )
+    usable = usable_geometries(geoms, "polygon")
+    assert [g is not None for g in usable] == [True, False, False, False, True]
+    assert usable[0] is geoms[0]  # the same objects, not copies
+    # every row screened out is refused by the checks (a bow-tie passes the screen only)
+    assert {p.row for p in check(geoms).problems} == {1, 2, 3, 4}
+    points = usable_geometries(np.array([shapely.Point(*KYIV), polygon(0)], dtype=object), "point")
+    assert [g is not None for g in points] == [True, False]

@@ -671,3 +671,15 @@ def test_a_large_batch_lands_whole_indexed_and_audited(empty_reg: Registry, tmp_
     hits = empty_reg.hazard_columns(bbox=box, columns=("ref",))["ref"]
     expected = stored[stored.intersects(shapely.box(*box))]["ref"]
     assert sorted(hits) == sorted(expected) and len(hits) > 100
+
+
+def test_a_polygon_with_a_nan_coordinate_is_refused_cleanly(
+    empty_reg: Registry, tmp_path: Path
+) -> None:
+    with pytest.warns(RuntimeWarning):
+        nan_poly = shapely.polygons([[30, 50], [30.01, 50], [float("nan"), 50.01], [30, 50]])
+    before = snapshot(tmp_path / "empty.gpkg")
+    with pytest.raises(ValidationError) as info:
+        empty_reg.add_records("hazards", [hazard(0), hazard(1, geometry=nan_poly)], actor="t")
+    assert info.value.record == "row 2" and info.value.field == "geometry"
+    assert snapshot(tmp_path / "empty.gpkg") == before

@@ -31,6 +31,7 @@ from landrelease.domain.geometry import (
     check_geometries,
     geometry_keys,
     overlaps,
+    usable_geometries,
 )
 from landrelease.domain.records import (
     ACCIDENTS,
@@ -142,7 +143,9 @@ class Importer:
         # Geometry work (shapely and pyproj release the GIL) runs on two worker threads while
         # the attributes are parsed and the geometries encoded here: first what the rows
         # need (areas, duplicate keys), then the shape checks (validity, country, jumps).
-        usable = self._usable(kind, raw) if raw is not None else None
+        usable = (
+            usable_geometries(raw, kind.geometry) if raw is not None and kind.geometry else None
+        )
         with ThreadPoolExecutor(max_workers=2) as pool:
             areas = keys = checks = None
             if usable is not None and kind is HAZARDS:
@@ -311,21 +314,6 @@ class Importer:
         )
         return gdf, raw
 
-    def _usable(self, kind: RecordKind, raw: np.ndarray) -> np.ndarray:
-        """Return the geometries that can pass the checks, others None.
-
-        Usable: present, not empty, of the kind's type, with finite coordinates. Any other
-        row is refused by the checks, so what is derived from it is never written.
-        """
-        geoms = raw.copy()
-        ok = ~shapely.is_missing(geoms)
-        ok[ok] = ~shapely.is_empty(geoms[ok])
-        wanted = (3, 6) if kind.geometry == "polygon" else (0,)
-        ok[ok] = np.isin(shapely.get_type_id(geoms[ok]), wanted)
-        ok[ok] = np.isfinite(shapely.bounds(geoms[ok])).all(axis=1)
-        geoms[~ok] = None
-        return geoms
-
     def _derive(self, kind: RecordKind, geoms: np.ndarray) -> _Derived:
         """Return the usable geometries encoded as the store keeps them, and their order."""
         out = _Derived(self.store.encode_geometries(kind, geoms))
@@ -343,8 +331,9 @@ class Importer:
 
     def _rederive(self, kind: RecordKind, cols: Columns, checked: GeometryReport) -> None:
         """Redo what the rows need of their geometries for the rows the checks repaired."""
+        assert kind.geometry is not None  # only geometries are repaired
         rows = [p.row for p in checked.repairs]
-        usable = self._usable(kind, checked.geometries[rows])
+        usable = usable_geometries(checked.geometries[rows], kind.geometry)
         fixed = self._derive(kind, usable)
         cols["geometry"][rows] = usable
         keys = geometry_keys(usable) if kind is HAZARDS else []

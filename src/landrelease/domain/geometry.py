@@ -18,6 +18,7 @@ from pyproj import Transformer
 GeometryKind = Literal["polygon", "point"]
 
 _POLYGONAL = {"Polygon", "MultiPolygon"}
+_TYPE_IDS = {"polygon": (3, 6), "point": (0,)}  # shapely type ids each kind accepts
 _JUMP_KM = 5.0  # GICHD geocheck flags a vertex more than 5 km from its neighbour
 
 
@@ -113,12 +114,8 @@ def check_geometries(
 
     type_ids = np.full(n, -1)
     type_ids[present] = shapely.get_type_id(geoms[present])
-    if kind == "polygon":
-        ok_type = np.isin(type_ids, (3, 6))
-        wanted = "a Polygon or MultiPolygon"
-    else:
-        ok_type = type_ids == 0
-        wanted = "a Point"
+    ok_type = np.isin(type_ids, _TYPE_IDS[kind])
+    wanted = "a Polygon or MultiPolygon" if kind == "polygon" else "a Point"
     for i in np.flatnonzero(present & ~ok_type).tolist():
         problems.append(
             Problem(int(i), "geometry", f"geometry is a {geoms[i].geom_type}; expected {wanted}")
@@ -212,6 +209,22 @@ def check_geometries(
     return GeometryReport(geoms, problems, repairs, warnings)
 
 
+def usable_geometries(geoms: np.ndarray, kind: GeometryKind) -> np.ndarray:
+    """Return the geometries that `check_geometries` may pass, and None for the others.
+
+    Usable: present, not empty, of the kind's type (Polygon or MultiPolygon, or Point), with
+    finite coordinates. A cheap screen: what is derived from a usable geometry (an area, a
+    key, a stored form) can be worked out while the full checks run.
+    """
+    geoms = np.asarray(geoms, dtype=object).copy()
+    ok = ~shapely.is_missing(geoms)
+    ok[ok] = ~shapely.is_empty(geoms[ok])
+    ok[ok] = np.isin(shapely.get_type_id(geoms[ok]), _TYPE_IDS[kind])
+    ok[ok] = np.isfinite(shapely.bounds(geoms[ok])).all(axis=1)
+    geoms[~ok] = None
+    return geoms
+
+
 def _parts(g: shapely.Geometry) -> list[shapely.Geometry]:
     return list(g.geoms) if hasattr(g, "geoms") else [g]
 
@@ -300,7 +313,8 @@ def geometry_keys(geoms: np.ndarray) -> list[int | None]:
     present = np.flatnonzero(~shapely.is_missing(geoms))
     if not len(present):
         return out
-    norm = shapely.normalize(geoms[present])
+    with np.errstate(invalid="ignore"):  # NaN coordinates: refused by the checks anyway
+        norm = shapely.normalize(geoms[present])
     coords, idx = shapely.get_coordinates(norm, return_index=True)
     counts = np.bincount(idx, minlength=len(norm))
     starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
