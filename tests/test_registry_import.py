@@ -658,7 +658,7 @@ def test_a_large_batch_lands_whole_indexed_and_audited(empty_reg: Registry, tmp_
         ).fetchone()
         assert audit == (10_050, 10_050, 1, 1)
         indexes = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='index'")}
-        assert {"ix_hazard_areas_status", "ix_hazard_areas_geom_key"} <= indexes
+        assert {"ix_hazard_areas_status", "ux_hazard_areas_geom_key"} <= indexes
         assert "ux_audit_kind_ref_version" in indexes
     finally:
         conn.close()

@@ -21,7 +21,12 @@ import shapely
 
 from landrelease.domain import lifecycle
 from landrelease.domain.codes import HazardType, Status
-from landrelease.domain.errors import IllegalTransition, InputFileError, ValidationError
+from landrelease.domain.errors import (
+    DuplicateGeometry,
+    IllegalTransition,
+    InputFileError,
+    ValidationError,
+)
 from landrelease.domain.geometry import (
     Country,
     GeometryReport,
@@ -52,6 +57,7 @@ from landrelease.store import Columns, Store
 Progress = Callable[[str], None]
 
 IMPORT_STEPS = ("reading", "checking", "writing")
+BULK_ROWS = 10_000  # a batch larger than this is written with the bulk journal (store.transaction)
 
 
 def now_utc() -> str:
@@ -194,12 +200,9 @@ class Importer:
                 ]
                 return checked.problems
 
-            # Repairs change geometries (so keys and areas), and rejects must be known before
-            # writing; otherwise the checks may finish while the rows are written, and any
-            # problem they find rolls the write back.
-            settled = repair or skip_invalid is not None
-            if settled:
-                problems += settle()
+            # The shape checks finish before the write begins: the write lock is held only
+            # for the write (a polygon of a million vertices takes a minute to check).
+            problems += settle()
             with self.store.reading() as conn:
                 problems += self._cross_checks(kind, cols, conn, keep_status=keep_status)
                 report.warnings += [
@@ -212,15 +215,13 @@ class Importer:
                     else None
                 )
             # Overlaps are only warned of: they are looked for on a worker while the rows are
-            # written (the main thread then waits in SQLite, mostly).
+            # written (the main thread then waits in SQLite, mostly), and waited for once the
+            # write has committed.
             overlapping = (
                 pool.submit(self._overlaps, usable, checks, near)
                 if kind is HAZARDS and usable is not None and checks is not None
                 else None
             )
-            if problems and not settled:
-                problems += settle()
-                settled = True
 
             if problems and skip_invalid is None:
                 if overlapping is not None:
@@ -238,17 +239,29 @@ class Importer:
             if not len(cols["ref"]):
                 return report
 
-            def before_commit() -> None:
-                if not settled:
-                    late = settle()
-                    if late:
-                        _refuse(late, given)  # raised inside the transaction: rolled back
+            try:
+                self._write(kind, cols, actor, reason, source, keep_status)
+            except DuplicateGeometry as exc:
                 if overlapping is not None:
-                    report.warnings += self._overlap_warnings(
-                        overlapping.result(), given, near, {p.row for p in problems}
-                    )
-
-            self._write(kind, cols, actor, reason, source, keep_status, before_commit)
+                    overlapping.cancel()
+                row = next(
+                    (
+                        r
+                        for r, k in zip(cols["_row"], cols.get("geom_key", []), strict=False)
+                        if k == exc.key
+                    ),
+                    None,
+                )
+                raise ValidationError(
+                    _label(row, given) if row is not None else None,
+                    "geometry",
+                    f"probable duplicate: the same geometry was stored as {exc.stored_ref} by "
+                    "another writer while this import was being checked; nothing was written",
+                ) from None
+            if overlapping is not None:
+                report.warnings += self._overlap_warnings(
+                    overlapping.result(), given, near, {p.row for p in problems}
+                )
         by_row = dict(zip(cols["_row"], cols["ref"], strict=True))
         report.refs = [by_row[i] for i in sorted(by_row)]
         return report
@@ -261,7 +274,6 @@ class Importer:
         reason: str | None,
         source: str,
         keep_status: bool,
-        before_commit: Callable[[], None],
     ) -> None:
         """Write the checked rows in spatial order, in one transaction; `cols` gets the refs."""
         if kind is HAZARDS:
@@ -278,7 +290,8 @@ class Importer:
         at = now_utc()
         if keep_status and kind is HAZARDS:
             reason = (reason + "; " if reason else "") + "statuses kept as recorded by the source"
-        with self.store.transaction(bulk=len(cols["ref"]) > 10_000) as conn:
+        note = f"an import of {Path(source).name} by {actor}"
+        with self.store.transaction(bulk=len(cols["ref"]) > BULK_ROWS, note=note) as conn:
             cols["ref"] = self._assign_refs(kind, cols, conn)
             self.store.insert(
                 conn,
@@ -290,7 +303,6 @@ class Importer:
                 batch=source,
                 encoded=cols.get("_encoded"),
             )
-            before_commit()
 
     def _geometries_of(
         self, kind: RecordKind, gdf: gpd.GeoDataFrame, source: str

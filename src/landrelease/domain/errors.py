@@ -18,12 +18,33 @@ class ValidationError(LandreleaseError):
         super().__init__(f"{where}: {message}" if where else message)
 
 
+class DuplicateGeometry(ValidationError):
+    """The store refused a geometry that a current record of the same kind already has."""
+
+    def __init__(self, record: str | None, key: int, stored_ref: str) -> None:
+        self.key = key
+        self.stored_ref = stored_ref
+        super().__init__(
+            record,
+            "geometry",
+            f"probable duplicate: the same geometry is already stored as {stored_ref}",
+        )
+
+
 class InputFileError(LandreleaseError):
     """A file could not be read or written (missing, truncated, unknown format)."""
 
 
 class ConflictError(LandreleaseError):
     """A write was based on an out-of-date version of a record (optimistic locking)."""
+
+
+class RegistryBusy(LandreleaseError):
+    """Another program holds the registry's write lock for longer than a writer waits."""
+
+
+class RegistryReadOnly(LandreleaseError):
+    """The registry can be read but not written (a read-only file, folder or medium)."""
 
 
 class NotFound(LandreleaseError):

@@ -23,8 +23,15 @@ class Store(Protocol):
     def close(self) -> None: ...
 
     # -- units of work --
-    def transaction(self, *, bulk: bool = False) -> AbstractContextManager[Any]:
-        """One write transaction: committed on success, rolled back on any error."""
+    def transaction(
+        self, *, bulk: bool = False, note: str | None = None
+    ) -> AbstractContextManager[Any]:
+        """One write transaction: committed on success, rolled back on any error.
+
+        `note` says what it does, for another writer who finds the registry busy meanwhile.
+        Raises RegistryReadOnly on a registry opened read-only, RegistryBusy when another
+        writer holds the lock too long.
+        """
         ...
 
     def reading(self) -> AbstractContextManager[Any]:

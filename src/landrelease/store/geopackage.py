@@ -419,6 +419,8 @@ def bulk_load_rtree(conn, table: str, ids: np.ndarray, bounds: np.ndarray) -> No
     `bounds` is shapely's (n, 4) [minx, miny, maxx, maxy] of the new entries, which arrive in
     spatial order; existing entries are merged and the whole is re-sorted along a Hilbert curve.
     """
+    if not len(ids):
+        return
     rt = rtree_name(table)
     exec_ = conn.exec_driver_sql
     node_size = exec_(f"SELECT length(data) FROM {rt}_node WHERE nodeno = 1").scalar_one()

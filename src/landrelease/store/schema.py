@@ -66,7 +66,8 @@ def _record_table(kind: RecordKind) -> Table:
     if "area_ref" in kind.field_names:
         Index(f"ix_{kind.table}_area_ref", table.c.area_ref)
     if kind.geometry == "polygon":
-        Index(f"ix_{kind.table}_geom_key", table.c.geom_key)
+        # one current area per shape: a second import of it fails inside its transaction
+        Index(f"ux_{kind.table}_geom_key", table.c.geom_key, unique=True)
     if "status" in kind.field_names:
         Index(f"ix_{kind.table}_status", table.c.status)
     return table

@@ -2,34 +2,53 @@
 
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
+import os
+import socket
 import sqlite3
+import urllib.parse
+import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import orjson
 import shapely
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, event
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.pool import QueuePool
 
-from landrelease.domain.errors import ConflictError, InputFileError, NotFound
+from landrelease.domain.errors import (
+    ConflictError,
+    DuplicateGeometry,
+    InputFileError,
+    LandreleaseError,
+    NotFound,
+    RegistryBusy,
+    RegistryReadOnly,
+    ValidationError,
+)
 from landrelease.domain.records import KINDS, RecordKind
 from landrelease.store import geopackage as gpkg
 from landrelease.store.base import Columns
 from landrelease.store.schema import GEOM
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
 MIGRATIONS = Path(__file__).with_name("migrations")
+SCHEMA_HEAD = "0002"  # the newest migration; a test checks it against the migrations folder
+BUSY_TIMEOUT_MS = 10_000  # how long a writer waits for another's write lock, by default
 
 UNCHANGED: Any = object()  # update(): leave the geometry as it is
 
 
 def _alembic_config(conn: Connection) -> Config:
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.attributes["connection"] = conn
@@ -37,13 +56,18 @@ def _alembic_config(conn: Connection) -> Config:
 
 
 class SqliteStore:
-    """Registry records in a GeoPackage file; every write is one transaction with its audit."""
+    """Registry records in a GeoPackage file; every write is one transaction with its audit.
+
+    A file that cannot be written (a read-only file, folder or medium: a handed-over copy, a
+    USB stick) is opened read-only: reads work, and a write is refused with RegistryReadOnly.
+    """
 
     backend = "sqlite"
 
-    def __init__(self, path: Path, engine: Engine) -> None:
+    def __init__(self, path: Path, engine: Engine, *, readonly: bool = False) -> None:
         self.path = path
         self.engine = engine
+        self.readonly = readonly
 
     # -- opening -------------------------------------------------------------------------------
 
@@ -51,20 +75,48 @@ class SqliteStore:
     def open(cls, path: str | Path, *, create: bool = False) -> SqliteStore:
         """Open (or with `create`, make) the registry at `path`, migrated to the latest schema."""
         path = Path(path)
-        if not create and not path.exists():
-            raise NotFound(f"no registry at {path}; create one with 'landrelease init --db {path}'")
-        if create and path.exists() and path.stat().st_size > 0:
-            create = False  # init on an existing registry only migrates it
-        if path.exists() and not create:
-            with open(path, "rb") as fh:
-                head = fh.read(16)
-            if head and not head.startswith(b"SQLite format 3"):
-                raise InputFileError(f"{path} is not a GeoPackage/SQLite file")
-        engine = create_engine(f"sqlite:///{path}", pool_size=2, max_overflow=8)
-        _configure(engine)
-        store = cls(path, engine)
-        store._migrate(new=create)
+        create = _check_location(path, create=create)
+        readonly = not _writable(path)
+        if readonly and create:
+            raise RegistryReadOnly(
+                f"{path}: cannot create a registry there: folder {path.parent} cannot be "
+                "written; choose a folder you can write to"
+            )
+        engine = _engine(path, "ro" if readonly else "rwc")
+        store = cls(path, engine, readonly=readonly)
+        try:
+            if readonly:
+                store = store._read_only_fallback()
+            with store._translated():
+                store._migrate(new=create)
+                if not readonly:
+                    store._restore_wal()
+        except BaseException:
+            store.engine.dispose()
+            raise
         return store
+
+    def _read_only_fallback(self) -> SqliteStore:
+        """Return this store if SQLite can read the file as it is, else one opened immutable.
+
+        A WAL-mode file in a read-only folder cannot be opened read-only in the usual way
+        (SQLite would create its -shm file beside it); as immutable it can, without the
+        changes of a -wal file left beside it, which is said in a warning.
+        """
+        try:
+            with self.engine.connect() as conn:
+                conn.exec_driver_sql("SELECT count(*) FROM sqlite_master").scalar_one()
+            return self
+        except (DBAPIError, sqlite3.Error):
+            self.engine.dispose()
+        wal = Path(f"{self.path}-wal")
+        if wal.exists() and wal.stat().st_size > 0:
+            warnings.warn(
+                f"{self.path} is read-only and has a -wal file of changes not yet written into "
+                "it; they are not shown: open it once where it can be written to include them",
+                stacklevel=3,
+            )
+        return SqliteStore(self.path, _engine(self.path, "immutable"), readonly=True)
 
     def _migrate(self, *, new: bool) -> None:
         if new:
@@ -76,20 +128,37 @@ class SqliteStore:
             finally:
                 raw.close()
         with self.engine.connect() as conn:
-            try:
-                current = MigrationContext.configure(conn).get_current_revision()
-            except sqlite3.DatabaseError as exc:  # pragma: no cover - corrupt file
-                raise InputFileError(f"{self.path} is not a readable registry: {exc}") from None
-            head = ScriptDirectory(str(MIGRATIONS)).get_current_head()
-            if current != head:
-                if not new and current is None:
-                    raise InputFileError(
-                        f"{self.path} is a GeoPackage but not a landrelease registry; "
-                        "import it with 'landrelease import' into a new registry"
-                    )
-                conn.info["begin"] = "BEGIN IMMEDIATE"
-                command.upgrade(_alembic_config(conn), "head")
-                conn.commit()
+            current = _schema_revision(conn)
+            if current == SCHEMA_HEAD:
+                return
+            if not new and current is None:
+                sql = "SELECT name FROM sqlite_master WHERE type = 'table'"
+                tables = {r[0] for r in conn.exec_driver_sql(sql)}
+                what = "a GeoPackage" if "gpkg_contents" in tables else "an SQLite database"
+                raise InputFileError(
+                    f"{self.path} is {what} but not a landrelease registry; create a registry "
+                    "with 'landrelease init' and load the data with 'landrelease import'"
+                )
+            if self.readonly:
+                raise RegistryReadOnly(
+                    f"{self.path}: this registry must be upgraded to the current schema, which "
+                    "needs write access; copy it to a folder you can write to"
+                )
+            from alembic import command
+
+            conn.info["begin"] = "BEGIN IMMEDIATE"
+            command.upgrade(_alembic_config(conn), "head")
+            conn.commit()
+
+    def _restore_wal(self) -> None:
+        """Put the file back in WAL mode if a killed bulk write left it in rollback mode."""
+        raw = self.engine.raw_connection()
+        try:
+            mode = raw.execute("PRAGMA journal_mode").fetchone()[0]
+            if str(mode).lower() != "wal":
+                _set_journal(raw.driver_connection, "wal", wait=True)
+        finally:
+            raw.close()
 
     def close(self) -> None:
         self.engine.dispose()
@@ -97,33 +166,121 @@ class SqliteStore:
     # -- transactions --------------------------------------------------------------------------
 
     @contextmanager
-    def transaction(self, *, bulk: bool = False) -> Iterator[Connection]:
+    def transaction(self, *, bulk: bool = False, note: str | None = None) -> Iterator[Connection]:
         """Yield a connection in one write transaction: committed on success, else rolled back.
 
         A `bulk` transaction (a large import) runs with a rollback journal instead of the WAL
         when no other connection has the file open: every page is then written once, not
-        twice (WAL, then checkpoint). It is just as atomic; WAL mode returns after it.
+        twice (WAL, then checkpoint). It is just as atomic; WAL mode returns after it (and at
+        the next open, if the process was killed before).
+
+        `note` says what the transaction does (e.g. "an import of x.geojson by alice"): it is
+        shown to another writer who finds the registry busy meanwhile. Database errors leave
+        as LandreleaseErrors: busy, read-only, damaged.
         """
-        if bulk:
-            self.engine.dispose()  # close idle pooled connections: they would block the switch
-        with self.engine.connect() as conn:
-            raw = conn.connection.driver_connection
-            switched = bulk and _set_journal(raw, "delete", wait=False)
-            try:
-                conn.info["begin"] = "BEGIN IMMEDIATE"
-                with conn.begin():
-                    yield conn
-            finally:
-                if switched:
-                    _set_journal(raw, "wal", wait=True)
+        if self.readonly:
+            raise RegistryReadOnly(
+                f"{self.path}: the registry is read-only (its file, folder or disk cannot be "
+                "written); copy it to a folder you can write to, or ask for write access"
+            )
+        with self._translated():
+            if bulk:
+                self.engine.dispose()  # close idle pooled connections: they would block the switch
+            with self.engine.connect() as conn:
+                raw = conn.connection.driver_connection
+                switched = bulk and _set_journal(raw, "delete", wait=False)
+                try:
+                    conn.info["begin"] = "BEGIN IMMEDIATE"
+                    with conn.begin(), self._writer_note(note):
+                        yield conn
+                finally:
+                    if switched:
+                        _set_journal(raw, "wal", wait=True)
 
     @contextmanager
     def reading(self) -> Iterator[Connection]:
         """Yield a connection for a consistent read (one snapshot)."""
-        with self.engine.connect() as conn:
+        with self._translated(), self.engine.connect() as conn:
             conn.info["begin"] = "BEGIN"
             with conn.begin():
                 yield conn
+
+    @contextmanager
+    def _writer_note(self, note: str | None) -> Iterator[None]:
+        """Leave `note` beside the file while the write lock is held (see `_busy`)."""
+        if note is None:
+            yield
+            return
+        where = _note_path(self.path)
+        try:
+            where.write_bytes(
+                orjson.dumps(
+                    {
+                        "what": note,
+                        "pid": os.getpid(),
+                        "host": socket.gethostname(),
+                        "started": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
+                    }
+                )
+            )
+        except OSError:
+            pass  # only a courtesy to other writers
+        try:
+            yield
+        finally:
+            with contextlib.suppress(OSError):
+                where.unlink()
+
+    @contextmanager
+    def _translated(self) -> Iterator[None]:
+        """Turn SQLite's errors about the file (busy, read-only, damaged) into our own."""
+        try:
+            yield
+        except (DBAPIError, sqlite3.Error) as exc:
+            error = self._file_error(exc)
+            if error is None:
+                raise
+            raise error from None
+
+    def _file_error(self, exc: BaseException) -> LandreleaseError | None:
+        orig = getattr(exc, "orig", exc)
+        if not isinstance(orig, sqlite3.OperationalError | sqlite3.DatabaseError) or isinstance(
+            orig, sqlite3.IntegrityError | sqlite3.ProgrammingError | sqlite3.InterfaceError
+        ):
+            return None
+        text = str(orig).lower()
+        if "locked" in text or "busy" in text:
+            return RegistryBusy(self._busy())
+        if "readonly" in text or "read-only" in text:
+            return RegistryReadOnly(
+                f"{self.path}: the registry cannot be written (read-only file, folder or disk); "
+                "copy it to a folder you can write to, or ask for write access"
+            )
+        if "unable to open" in text:
+            return InputFileError(
+                f"{self.path}: the registry file cannot be opened; check that it and its "
+                "folder exist and that you may read (and write) them"
+            )
+        if "full" in text:
+            return InputFileError(f"{self.path}: the disk is full; free some space and try again")
+        if "malformed" in text or "not a database" in text or "i/o error" in text:
+            return InputFileError(
+                f"{self.path}: the registry file is damaged or cut short ({orig}); restore it "
+                "from a backup or copy it again"
+            )
+        return None
+
+    def _busy(self) -> str:
+        """Return the one line that says who holds the write lock, if they left a note."""
+        head = f"the registry {self.path} is busy"
+        tail = "; try again in a moment"
+        try:
+            note = orjson.loads(_note_path(self.path).read_bytes())
+        except (OSError, orjson.JSONDecodeError):
+            note = None
+        if isinstance(note, dict) and _alive(note):
+            return f"{head}: {note.get('what')} started at {note.get('started')}{tail}"
+        return f"{head}: another program (QGIS, GDAL or another landrelease) is writing to it{tail}"
 
     # -- settings and references ---------------------------------------------------------------
 
@@ -325,7 +482,10 @@ class SqliteStore:
         table = kind.table
         marks = ",".join("?" * len(all_names))
 
-        bulk = kind.geometry is not None and n > 50
+        present = (
+            ~shapely.is_missing(geoms) if geoms is not None else np.zeros(n, dtype=bool)
+        )
+        bulk = bool(present.sum() > 50)
         rt = gpkg.rtree_name(table)
         rebuild = _deferred_indexes(conn, table) if n > 1000 else []
         rebuild += _deferred_indexes(conn, "audit_trail") if n > 1000 else []
@@ -336,7 +496,8 @@ class SqliteStore:
             conn.exec_driver_sql(
                 f"INSERT INTO {table} ({', '.join(all_names)}) VALUES ({marks})", rows
             )
-        except IntegrityError:  # checked before, so another writer got in between
+        except IntegrityError as exc:  # checked before, so another writer got in between
+            self._refuse_duplicate(conn, kind, exc, data.get("geom_key"), first)
             raise ConflictError(
                 f"{kind.name}: a record with one of these refs was added by someone else while "
                 "this batch was being checked; nothing was written, import it again"
@@ -344,7 +505,6 @@ class SqliteStore:
         if bulk:
             assert geoms is not None
             fids = np.arange(first + 1, first + 1 + n)
-            present = ~shapely.is_missing(geoms)
             b = shapely.bounds(geoms[present])
             stored = conn.exec_driver_sql(f"SELECT count(*) FROM {rt}_rowid").scalar_one()
             if n >= stored:  # repacking the whole tree is cheaper than n single inserts
@@ -371,8 +531,38 @@ class SqliteStore:
             (kind.name, "create", at, actor, reason, batch, first),
         )
         for sql in rebuild:
-            conn.exec_driver_sql(sql)
+            try:
+                conn.exec_driver_sql(sql)
+            except IntegrityError as exc:  # a unique index over the batch's own rows
+                self._refuse_duplicate(conn, kind, exc, data.get("geom_key"), first)
+                raise
         self._touch(conn, kind, at)
+
+    def _refuse_duplicate(
+        self,
+        conn: Connection,
+        kind: RecordKind,
+        exc: IntegrityError,
+        keys: Sequence[int | None] | None,
+        first: int,
+    ) -> None:
+        """Raise DuplicateGeometry if `exc` is the unique geometry key refusing a batch row.
+
+        The batch was checked against the stored keys before its write began, so a stored
+        row with one of its keys was written by another writer in between.
+        """
+        if "geom_key" not in str(exc.orig) or not keys:
+            return
+        wanted = [k for k in keys if k is not None]
+        for i in range(0, len(wanted), 500):
+            chunk = wanted[i : i + 500]
+            row = conn.exec_driver_sql(
+                f"SELECT geom_key, ref FROM {kind.table} WHERE fid <= ? AND geom_key IN "
+                f"({','.join('?' * len(chunk))}) LIMIT 1",
+                (first, *chunk),
+            ).fetchone()
+            if row is not None:
+                raise DuplicateGeometry(None, int(row[0]), str(row[1]))
 
     def update(
         self,
@@ -398,10 +588,24 @@ class SqliteStore:
         if geometry is not UNCHANGED and kind.geometry:
             sets.append(f"{GEOM} = ?")
             params.append(self.encode_geometries(kind, np.array([geometry], dtype=object))[0])
-        res = conn.exec_driver_sql(
-            f"UPDATE {kind.table} SET {', '.join(sets)} WHERE ref = ? AND version = ?",
-            (*params, ref, expected_version),
-        )
+        try:
+            res = conn.exec_driver_sql(
+                f"UPDATE {kind.table} SET {', '.join(sets)} WHERE ref = ? AND version = ?",
+                (*params, ref, expected_version),
+            )
+        except IntegrityError as exc:
+            if "geom_key" not in str(exc.orig):
+                raise
+            other = conn.exec_driver_sql(
+                f"SELECT ref FROM {kind.table} WHERE geom_key = ? AND ref != ?",
+                (values.get("geom_key"), ref),
+            ).fetchone()
+            raise ValidationError(
+                ref,
+                "geometry",
+                "probable duplicate: the same geometry is already stored as "
+                f"{other[0] if other else 'another area'}",
+            ) from None
         if res.rowcount != 1:
             row = conn.exec_driver_sql(
                 f"SELECT version FROM {kind.table} WHERE ref = ?", (ref,)
@@ -445,7 +649,7 @@ def _set_journal(raw: Any, mode: str, *, wait: bool) -> bool:
     except sqlite3.OperationalError:  # another connection has the file open
         got = None
     finally:
-        raw.execute("PRAGMA busy_timeout = 10000")
+        raw.execute(f"PRAGMA busy_timeout = {busy_timeout_ms()}")
     return str(got).lower() == mode
 
 
@@ -508,13 +712,116 @@ def _state_json(kind: RecordKind) -> str:
     return f"json_object({', '.join(parts)})"
 
 
+def busy_timeout_ms() -> int:
+    """Return how long a writer waits for the lock: env LANDRELEASE_BUSY_TIMEOUT_MS, else 10 s."""
+    text = os.environ.get("LANDRELEASE_BUSY_TIMEOUT_MS")
+    if not text:
+        return BUSY_TIMEOUT_MS
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise ValidationError(
+            None,
+            "LANDRELEASE_BUSY_TIMEOUT_MS",
+            f"{text!r} is not a number of milliseconds (e.g. 10000)",
+        )
+    return value
+
+
+def _check_location(path: Path, *, create: bool) -> bool:
+    """Refuse a path that cannot be a registry; return whether a new one is to be made."""
+    if path.is_dir():
+        raise InputFileError(
+            f"{path} is a folder, not a registry file; give a file path such as "
+            f"{path / 'landrelease.gpkg'}"
+        )
+    if not path.parent.is_dir():
+        raise InputFileError(
+            f"{path}: folder {path.parent} does not exist; create it first or choose another path"
+        )
+    if not create and not path.exists():
+        raise NotFound(f"no registry at {path}; create one with 'landrelease init --db {path}'")
+    if not path.exists():
+        return create
+    if create and path.stat().st_size > 0:
+        create = False  # init on an existing registry only migrates it
+    if not create:
+        try:
+            with open(path, "rb") as fh:
+                head = fh.read(16)
+        except OSError as exc:
+            raise InputFileError(
+                f"{path}: cannot be read ({exc.strerror}); check that you may read it"
+            ) from None
+        if not head.startswith(b"SQLite format 3"):
+            raise InputFileError(
+                f"{path} is not a GeoPackage/SQLite file"
+                + ("" if head else " (it is empty)")
+                + "; give the path of a registry, or create one with 'landrelease init'"
+            )
+    return create
+
+
+def _writable(path: Path) -> bool:
+    """Return whether the registry file (or, if new, its folder) can be written to.
+
+    SQLite writes a -wal and a -shm file beside the registry, so the folder must be writable
+    too. os.access also sees a read-only mount, which it reports even to root.
+    """
+    folder = os.access(path.parent, os.W_OK | os.X_OK)
+    return folder and (not path.exists() or os.access(path, os.W_OK))
+
+
+def _engine(path: Path, mode: str) -> Engine:
+    """Return an engine on the file: `mode` rwc (read, write, create), ro or immutable."""
+    query = "mode=ro&immutable=1" if mode == "immutable" else f"mode={mode}"
+    uri = f"file:{urllib.parse.quote(str(path.absolute()))}?{query}"
+
+    def connect() -> sqlite3.Connection:
+        return sqlite3.connect(uri, uri=True, check_same_thread=False)
+
+    engine = create_engine(
+        "sqlite://", creator=connect, poolclass=QueuePool, pool_size=2, max_overflow=8
+    )
+    _configure(engine)
+    return engine
+
+
+def _schema_revision(conn: Connection) -> str | None:
+    """Return the Alembic revision the file is at (None for a file without one)."""
+    has = conn.exec_driver_sql(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'alembic_version'"
+    ).fetchone()
+    if has is None:
+        return None
+    row = conn.exec_driver_sql("SELECT version_num FROM alembic_version").fetchone()
+    return None if row is None else str(row[0])
+
+
+def _note_path(path: Path) -> Path:
+    return Path(f"{path}-writer")
+
+
+def _alive(note: dict[str, Any]) -> bool:
+    """Return whether the writer of a note may still be running (its process, on this host)."""
+    if note.get("host") != socket.gethostname():
+        return True
+    try:
+        os.kill(int(note.get("pid", 0)), 0)
+    except (OSError, ValueError):
+        return False
+    return True
+
+
 def _configure(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _connect(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
         dbapi_conn.isolation_level = None  # we issue BEGIN ourselves (see "begin" below)
         gpkg.register_functions(dbapi_conn)
         cur = dbapi_conn.cursor()
-        cur.execute("PRAGMA busy_timeout = 10000")
+        cur.execute(f"PRAGMA busy_timeout = {busy_timeout_ms()}")
         cur.execute("PRAGMA synchronous = NORMAL")
         cur.execute("PRAGMA mmap_size = 268435456")
         cur.execute("PRAGMA cache_size = -131072")  # 128 MiB: bulk index builds stay in memory
