@@ -48,19 +48,39 @@ _HEAD_AND_MULTI = np.dtype(
 )
 
 
-def encode(geoms: np.ndarray, *, multi: bool = False) -> list[bytes | None]:
+# The shapely type ids a layer of each declared geometry type may hold (a Polygon is
+# written as the one-part MultiPolygon it is).
+LAYER_TYPE_IDS = {"MULTIPOLYGON": (3, 6), "POINT": (0,)}
+
+
+def encode(
+    geoms: np.ndarray, *, multi: bool = False, layer_type: str | None = None
+) -> list[bytes | None]:
     """Return GeoPackage geometry blobs for `geoms` (None stays None).
 
     With `multi`, a Polygon is written as the single-part MultiPolygon a MULTIPOLYGON column
-    holds (its WKB behind a MultiPolygon header: no new geometry is made).
+    holds (its WKB behind a MultiPolygon header: no new geometry is made). Blobs are XY: a
+    geometry with Z values is refused (ValueError), as is, with `layer_type` (the layer's
+    declared type, MULTIPOLYGON or POINT), a geometry of any other type. The checks of a
+    write drop Z and refuse other types first, so either refusal here is a bug.
     """
     geoms = np.asarray(geoms, dtype=object)
     present = np.flatnonzero(~shapely.is_missing(geoms))
     if not len(present):
         return [None] * len(geoms)
     sub = geoms[present] if len(present) < len(geoms) else geoms
-    wkbs = shapely.to_wkb(sub, byte_order=1).tolist()
     types = shapely.get_type_id(sub)
+    bad = shapely.has_z(sub)
+    if layer_type is not None:
+        bad |= ~np.isin(types, LAYER_TYPE_IDS[layer_type])
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        z = " Z" if shapely.has_z(sub[i]) else ""
+        raise ValueError(
+            f"cannot store a {sub[i].geom_type}{z} in a {layer_type or 'GeoPackage'} (XY) "
+            f"layer (geometry {int(present[i]) + 1} of {len(geoms)})"
+        )
+    wkbs = shapely.to_wkb(sub, byte_order=1).tolist()
     points = types == 0
     promote = (types == 3) if multi else np.zeros(len(sub), dtype=bool)
     header = np.zeros(len(sub), dtype=_HEAD_AND_MULTI)

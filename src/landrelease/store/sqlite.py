@@ -441,7 +441,10 @@ class SqliteStore:
     def encode_geometries(self, kind: RecordKind, geoms: np.ndarray) -> list[bytes | None]:
         """Return geometries as `kind`'s table stores them (GeoPackage blobs; polygons as
         MultiPolygons); safe to call from any thread."""
-        return gpkg.encode(geoms, multi=kind.geometry == "polygon")
+        polygons = kind.geometry == "polygon"
+        return gpkg.encode(
+            geoms, multi=polygons, layer_type="MULTIPOLYGON" if polygons else "POINT"
+        )
 
     # -- writes --------------------------------------------------------------------------------
 
@@ -482,9 +485,7 @@ class SqliteStore:
         table = kind.table
         marks = ",".join("?" * len(all_names))
 
-        present = (
-            ~shapely.is_missing(geoms) if geoms is not None else np.zeros(n, dtype=bool)
-        )
+        present = ~shapely.is_missing(geoms) if geoms is not None else np.zeros(n, dtype=bool)
         bulk = bool(present.sum() > 50)
         rt = gpkg.rtree_name(table)
         rebuild = _deferred_indexes(conn, table) if n > 1000 else []
