@@ -52,17 +52,12 @@ from landrelease.domain.validate import (
     check_event_ranges,
     prepare_columns,
 )
-from landrelease.store import Columns, Store
+from landrelease.store import Columns, Store, now_utc
 
 Progress = Callable[[str], None]
 
 IMPORT_STEPS = ("reading", "checking", "writing")
 BULK_ROWS = 10_000  # a batch larger than this is written with the bulk journal (store.transaction)
-
-
-def now_utc() -> str:
-    """Return the current time as the audit trail writes it (UTC, ISO 8601, milliseconds)."""
-    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")[:-4] + "Z"
 
 
 @dataclass

@@ -10,11 +10,9 @@ import dataclasses
 import datetime as dt
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import geopandas as gpd
 import numpy as np
-import pandas as pd
 import shapely
 
 from landrelease.domain import lifecycle
@@ -43,11 +41,12 @@ from landrelease.domain.records import (
     RecordKind,
     kind_named,
 )
-from landrelease.domain.validate import (
-    prepare_columns,
-)
-from landrelease.importing import Importer, ImportReport, Progress, now_utc
-from landrelease.store import UNCHANGED, Columns, Store, open_store
+from landrelease.store import UNCHANGED, Columns, Store, now_utc, open_store
+
+if TYPE_CHECKING:  # heavy modules load where they are used: a command starts fast
+    import geopandas as gpd
+
+    from landrelease.importing import ImportReport, Progress
 
 
 @dataclasses.dataclass
@@ -153,6 +152,7 @@ class Registry:
         accepts any status as recorded by another system (a migration, or a re-import of an
         export), and says so in the audit trail.
         """
+        from landrelease.importing import Importer
         from landrelease.io import read_features
 
         step = progress or (lambda _s: None)
@@ -182,6 +182,11 @@ class Registry:
         keep_status: bool = False,
     ) -> list[str]:
         """Add records (dicts with a shapely "geometry", or a GeoDataFrame); return their refs."""
+        import geopandas as gpd
+        import pandas as pd
+
+        from landrelease.importing import Importer
+
         if isinstance(records, gpd.GeoDataFrame):
             gdf = records
         else:
@@ -418,6 +423,10 @@ class Registry:
                 )
         if geometry is None and k.geometry_required:
             raise ValidationError(ref, "geometry", f"{k.name} need a geometry")
+        import pandas as pd
+
+        from landrelease.domain.validate import prepare_columns
+
         frame = pd.DataFrame([changes]) if changes else pd.DataFrame(index=[0])
         prepared = prepare_columns(k, frame)
         bad = [p for p in prepared.problems if p.field in changes]
@@ -535,6 +544,9 @@ class Registry:
 
 
 def _frame(kind: RecordKind, cols: Columns) -> gpd.GeoDataFrame:
+    import geopandas as gpd
+    import pandas as pd
+
     data: dict[str, Any] = {}
     for f in kind.fields:
         values = cols.get(f.name)

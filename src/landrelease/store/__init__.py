@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from landrelease.domain.errors import LandreleaseError
-from landrelease.store.base import Columns, Store
+from landrelease.store.base import Columns, Store, now_utc
 from landrelease.store.sqlite import UNCHANGED, SqliteStore
 
 
@@ -21,4 +21,4 @@ def open_store(url: str | Path, *, create: bool = False) -> Store:
     return SqliteStore.open(Path(text), create=create)
 
 
-__all__ = ["UNCHANGED", "Columns", "SqliteStore", "Store", "open_store"]
+__all__ = ["UNCHANGED", "Columns", "SqliteStore", "Store", "now_utc", "open_store"]

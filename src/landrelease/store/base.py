@@ -6,6 +6,7 @@ stand beside it, chosen by the `--db` URL. The registry and the importer use not
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
@@ -13,6 +14,11 @@ from typing import Any, Protocol
 from landrelease.domain.records import RecordKind
 
 Columns = dict[str, Any]  # column name -> list of values; "geometry" -> np.ndarray of shapely
+
+
+def now_utc() -> str:
+    """Return the current time as the audit trail writes it (UTC, ISO 8601, milliseconds)."""
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")[:-4] + "Z"
 
 
 class Store(Protocol):
@@ -96,4 +102,4 @@ class Store(Protocol):
     ) -> int: ...
 
 
-__all__ = ["Columns", "Store"]
+__all__ = ["Columns", "Store", "now_utc"]
