@@ -26,6 +26,8 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests must not depend on the caller's environment."""
     monkeypatch.delenv("LANDRELEASE_DB", raising=False)
     monkeypatch.delenv("LANDRELEASE_DEBUG", raising=False)
+    monkeypatch.delenv("LANDRELEASE_FUTURE_DATE_TOLERANCE_DAYS", raising=False)
+    monkeypatch.delenv("LANDRELEASE_BUSY_TIMEOUT_MS", raising=False)
     monkeypatch.setenv("LANDRELEASE_ACTOR", ACTOR)
 
 

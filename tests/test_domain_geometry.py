@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import warnings
 
 import numpy as np
 import pytest
@@ -236,3 +237,168 @@ def test_usable_geometries_screen_what_the_checks_would_refuse_anyway() -> None:
     assert {p.row for p in check(geoms).problems} == {1, 2, 3, 4}
     points = usable_geometries(np.array([shapely.Point(*KYIV), polygon(0)], dtype=object), "point")
     assert [g is not None for g in points] == [True, False]
+
+
+# -- Z and M values ----------------------------------------------------------------------
+
+
+def _with_z(g: shapely.Geometry, z: float = 120.0) -> shapely.Geometry:
+    with np.errstate(invalid="ignore"):  # some are given NaN coordinates
+        return shapely.force_3d(g, z)
+
+
+def test_z_and_m_values_are_dropped_with_a_warning_and_the_geometries_come_back_2d() -> None:
+    square = shapely.box(30.5, 50.45, 30.51, 50.46)
+    geoms = [
+        _with_z(polygon(0)),  # 0: Polygon Z
+        polygon(1),  # 1: 2D, no warning
+        _with_z(shapely.MultiPolygon([polygon(2), polygon(3)])),  # 2: MultiPolygon Z
+        shapely.from_wkt(
+            f"POLYGON M (({', '.join(f'{x} {y} 7' for x, y in square.exterior.coords)}))"
+        ),
+        shapely.from_wkt(
+            f"POLYGON ZM (({', '.join(f'{x + 0.1} {y} 1 2' for x, y in square.exterior.coords)}))"
+        ),
+    ]
+    rep = check(geoms)
+    assert rep.problems == []
+    assert not shapely.has_z(rep.geometries).any()
+    assert not shapely.has_m(rep.geometries).any()
+    by_row = {p.row: p.message for p in rep.warnings}
+    assert sorted(by_row) == [0, 2, 3, 4]
+    assert by_row[0] == (
+        "geometry has Z (height) values; they were dropped: the registry stores 2D geometries"
+    )
+    assert "M (measure)" in by_row[3] and "Z (height)" not in by_row[3]
+    assert "Z (height) and M (measure)" in by_row[4]
+    for given_, got in zip(geoms, rep.geometries, strict=True):
+        assert shapely.equals(shapely.force_2d(given_), got)
+    assert rep.geometries[1] is geoms[1]  # a 2D geometry is left as it was
+
+
+def test_a_point_z_is_stored_as_a_2d_point() -> None:
+    rep = check([shapely.Point(*KYIV, 150.0)], "point")
+    assert rep.problems == [] and len(rep.warnings) == 1
+    assert "Z (height)" in rep.warnings[0].message
+    assert not rep.geometries[0].has_z and rep.geometries[0].equals(shapely.Point(*KYIV))
+
+
+def test_a_refused_3d_geometry_is_not_also_warned_of_and_a_repaired_one_is_2d() -> None:
+    rep = check([_with_z(bow_tie())])
+    assert [p.row for p in rep.problems] == [0] and rep.warnings == []
+    fixed = check([_with_z(bow_tie())], repair=True)
+    assert fixed.problems == [] and len(fixed.repairs) == 1
+    assert not fixed.geometries[0].has_z
+    assert [p.row for p in fixed.warnings] == [0]
+
+
+def test_usable_geometries_are_2d_like_the_checked_ones() -> None:
+    geoms = np.array([_with_z(polygon(0)), polygon(1), None], dtype=object)
+    usable = usable_geometries(geoms, "polygon")
+    assert not shapely.has_z(usable[:2]).any()
+    assert usable[0].equals(shapely.force_2d(geoms[0])) and usable[1] is geoms[1]
+    points = usable_geometries(np.array([shapely.Point(*KYIV, 3.0)], dtype=object), "point")
+    assert not points[0].has_z
+
+
+def test_a_3d_geometry_has_the_key_and_area_of_its_2d_form() -> None:
+    flat = np.array([polygon(0), shapely.MultiPolygon([polygon(1)])], dtype=object)
+    lifted = np.array([_with_z(g, 99.0) for g in flat], dtype=object)
+    assert geometry_keys(lifted) == geometry_keys(flat)
+    assert geometry_keys(promote_to_multi(lifted)) == geometry_keys(flat)
+    np.testing.assert_allclose(area_m2(lifted, UA), area_m2(flat, UA))
+
+
+# -- coordinates that are not finite numbers ----------------------------------------------
+
+
+def warnings_as_errors() -> warnings.catch_warnings:  # type: ignore[type-arg]
+    """A context in which a RuntimeWarning (NaN reaching numpy or GEOS) fails the test."""
+    return warnings.catch_warnings(action="error")
+
+
+def _with_vertex(g: shapely.Polygon, k: int, x: float | None, y: float | None) -> shapely.Polygon:
+    """Return `g` with its k-th vertex (1-based) given a new x and/or y."""
+    ring = [list(c) for c in g.exterior.coords]
+    if x is not None:
+        ring[k - 1][0] = x
+    if y is not None:
+        ring[k - 1][1] = y
+    with np.errstate(invalid="ignore"):
+        return shapely.polygons(ring)
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), float("-inf")])
+@pytest.mark.parametrize("axis", ["x", "y"])
+@pytest.mark.parametrize("repair", [False, True])
+def test_a_non_finite_coordinate_is_refused_at_its_vertex_and_never_repaired(
+    bad: float, axis: str, repair: bool
+) -> None:
+    given_ = polygon(4)
+    good = list(given_.exterior.coords)[2]  # vertex 3
+    broken = _with_vertex(given_, 3, *((bad, None) if axis == "x" else (None, bad)))
+    with warnings_as_errors():
+        rep = check([polygon(0), broken, polygon(1)], repair=repair)
+    assert [p.row for p in rep.problems] == [1] and rep.repairs == [] and rep.warnings == []
+    msg = rep.problems[0].message
+    text = f"{bad:.5f}"  # nan, inf, -inf
+    other = f"lat {good[1]:.5f}" if axis == "x" else f"lon {good[0]:.5f}"
+    assert msg.startswith("vertex 3 has a coordinate that is not a finite number (")
+    assert f"{'lon' if axis == 'x' else 'lat'} {text}" in msg and other in msg
+    assert msg.endswith("; fix the coordinate in the source file")
+    assert "--repair" not in msg and "CRS" not in msg
+
+
+def test_non_finite_vertices_are_counted_through_parts_and_rings() -> None:
+    first, second = polygon(0), polygon(1)
+    n_first = len(first.exterior.coords)  # every vertex as listed, closing one included
+    broken = shapely.MultiPolygon([first, _with_vertex(second, 2, float("nan"), None)])
+    hole = shapely.Polygon(
+        shapely.box(30.5, 50.45, 30.52, 50.47).exterior.coords,
+        [[(30.505, 50.455), (30.51, float("inf")), (30.51, 50.46), (30.505, 50.455)]],
+    )
+    twice = _with_vertex(_with_vertex(polygon(2), 2, float("nan"), None), 4, None, float("nan"))
+    with warnings_as_errors():
+        rep = check([broken, hole, twice])
+    msgs = {p.row: p.message for p in rep.problems}
+    assert msgs[0].startswith(f"vertex {n_first + 2} has")
+    assert msgs[1].startswith("vertex 7 has")  # 5 of the shell, then the hole's second
+    assert msgs[2].startswith("vertex 2 has") and "and 1 more vertex(es) too" in msgs[2]
+
+
+def test_a_point_with_a_non_finite_coordinate_is_refused() -> None:
+    with warnings_as_errors():
+        rep = check([shapely.Point(KYIV[0], float("nan")), shapely.Point(*KYIV)], "point")
+    assert [p.row for p in rep.problems] == [0]
+    assert rep.problems[0].message.startswith("the point has a coordinate that is not a finite")
+    assert f"lon {KYIV[0]:.5f}, lat nan" in rep.problems[0].message
+
+
+def test_usable_geometries_screen_out_non_finite_coordinates_nan_included() -> None:
+    nan = _with_vertex(polygon(0), 3, float("nan"), None)
+    inf = _with_vertex(polygon(1), 2, None, float("inf"))
+    lifted_nan = _with_z(_with_vertex(polygon(2), 2, None, float("nan")))
+    nan_z_only = shapely.from_wkt("POINT Z (30.5 50.45 NaN)")  # Z is dropped: usable
+    with warnings_as_errors():
+        usable = usable_geometries(
+            np.array([nan, inf, lifted_nan, polygon(3)], dtype=object), "polygon"
+        )
+        points = usable_geometries(np.array([nan_z_only], dtype=object), "point")
+    assert [g is not None for g in usable] == [False, False, False, True]
+    assert points[0] is not None and not points[0].has_z
+
+
+def test_measures_skip_non_finite_coordinates_without_failing() -> None:
+    nan = _with_vertex(polygon(0), 3, float("nan"), None)
+    inf = _with_vertex(shapely.box(*KYIV, KYIV[0] + 0.01, KYIV[1] + 0.01), 2, float("inf"), None)
+    fine = shapely.box(*KYIV, KYIV[0] + 0.01, KYIV[1] + 0.01)
+    geoms = np.array(
+        [nan, inf, fine, shapely.box(KYIV[0] + 0.005, KYIV[1], KYIV[0] + 0.02, KYIV[1] + 0.01)],
+        dtype=object,
+    )
+    with warnings_as_errors():
+        assert vertex_jumps(geoms) == []
+        areas = area_m2(geoms, UA)
+        found = overlaps(geoms, UA, stored=geoms[:2])
+    assert np.isnan(areas[:2]).all() and np.isfinite(areas[2:]).all()
+    assert [(o.row, o.other, o.stored) for o in found] == [(3, 2, False)]

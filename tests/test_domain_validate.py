@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -10,9 +11,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from landrelease.domain import validate
 from landrelease.domain.codes import ContaminationCategory, Status
-from landrelease.domain.records import ACTIVITIES, EVENTS, HAZARDS, ITEMS
+from landrelease.domain.errors import LandreleaseError
+from landrelease.domain.records import ACCIDENTS, ACTIVITIES, EVENTS, HAZARDS, ITEMS, KINDS
 from landrelease.domain.validate import (
+    FUTURE_TOLERANCE_ENV,
     check_activity_dates,
     check_event_ranges,
     parser_for,
@@ -183,7 +187,7 @@ def test_defaults_fill_missing_values() -> None:
 
 
 def test_event_ranges_and_dates() -> None:
-    cols = {
+    cols: dict[str, list[Any]] = {
         "quantity_low": [1, 20, None, 5],
         "quantity_best": [10, 10, 10, None],
         "quantity_high": [30, None, 5, 1],
@@ -197,3 +201,119 @@ def test_event_ranges_and_dates() -> None:
 def test_activity_dates() -> None:
     cols = {"start_date": ["2024-01-02", "2024-01-02", None], "end_date": ["2024-01-01", None, "x"]}
     assert [(p.row, p.field) for p in check_activity_dates(cols)] == [(0, "end_date")]
+
+
+# -- dates in the future ------------------------------------------------------------------
+
+TODAY = dt.date(2026, 11, 29)
+DATE_FIELDS = [(k, f.name) for k in KINDS.values() for f in k.fields if f.kind == "date"]
+
+
+@pytest.fixture
+def fixed_today(monkeypatch: pytest.MonkeyPatch) -> dt.date:
+    """Today is TODAY for the checks, and the tolerance its default."""
+    monkeypatch.setattr(validate, "today", lambda: TODAY)
+    monkeypatch.delenv(FUTURE_TOLERANCE_ENV, raising=False)
+    return TODAY
+
+
+def _days(n: int) -> str:
+    return (TODAY + dt.timedelta(days=n)).isoformat()
+
+
+def test_an_accident_dated_in_the_future_is_refused_naming_the_field(fixed_today: dt.date) -> None:
+    frame = pd.DataFrame({"occurred_on": ["2024-05-01", "2099-01-01", None]})
+    prep = prepare_columns(ACCIDENTS, frame)
+    assert [(p.row, p.field, p.message) for p in prep.problems if p.row == 1] == [
+        (
+            1,
+            "occurred_on",
+            "occurred_on 2099-01-01 lies in the future (today is 2026-11-29); check the date",
+        )
+    ]
+    assert {p.row for p in prep.problems} == {1, 2}  # row 2: occurred_on is required
+
+
+@pytest.mark.parametrize(("kind", "name"), DATE_FIELDS, ids=lambda x: getattr(x, "name", x))
+def test_every_date_of_what_happened_may_not_lie_after_tomorrow(
+    fixed_today: dt.date, kind: object, name: str
+) -> None:
+    frame = pd.DataFrame({name: [_days(-400), _days(0), _days(1), _days(2), _days(400)]})
+    if kind is ACTIVITIES:
+        frame["status"] = "completed"
+    prep = prepare_columns(kind, frame)  # type: ignore[arg-type]
+    late = [(p.row, p.message) for p in prep.problems if p.field == name]
+    assert [row for row, _ in late] == [3, 4]
+    assert (
+        late[0][1] == f"{name} {_days(2)} lies in the future (today is 2026-11-29); check the date"
+    )
+
+
+def test_future_dates_are_found_among_many_rows_sharing_them(fixed_today: dt.date) -> None:
+    dates = np.where(np.arange(10_000) % 7 == 3, _days(30), _days(-10))
+    prep = prepare_columns(ITEMS, pd.DataFrame({"found_on": dates}))
+    late = [p.row for p in prep.problems if p.field == "found_on"]
+    assert late == np.flatnonzero(np.arange(10_000) % 7 == 3).tolist()
+
+
+@pytest.mark.parametrize(
+    ("status", "refused"),
+    [("completed", {"start_date", "end_date"}), ("open", set()), ("planned", set())],
+)
+def test_an_unfinished_activity_may_be_scheduled_but_a_completed_one_not(
+    fixed_today: dt.date, status: str, refused: set[str]
+) -> None:
+    frame = pd.DataFrame({"status": [status], "start_date": [_days(10)], "end_date": [_days(40)]})
+    prep = prepare_columns(ACTIVITIES, frame)
+    assert {p.field for p in prep.problems if "future" in p.message} == refused
+
+
+def test_an_activity_with_no_status_given_is_open_and_so_may_be_scheduled(
+    fixed_today: dt.date,
+) -> None:
+    frame = pd.DataFrame({"status": [None, "completed"], "end_date": [_days(40), _days(40)]})
+    prep = prepare_columns(ACTIVITIES, frame)
+    assert [(p.row, p.field) for p in prep.problems if "future" in p.message] == [(1, "end_date")]
+
+
+def test_emplaced_until_is_a_date_of_the_past_too(fixed_today: dt.date) -> None:
+    frame = pd.DataFrame({"emplaced_on": ["2022-03-01"], "emplaced_until": [_days(60)]})
+    prep = prepare_columns(EVENTS, frame)
+    assert [p.field for p in prep.problems if "future" in p.message] == ["emplaced_until"]
+
+
+@pytest.mark.parametrize(("days", "refused_from"), [("0", 1), ("30", 31), (" 7 ", 8)])
+def test_the_tolerance_is_read_from_the_environment_at_each_check(
+    fixed_today: dt.date, monkeypatch: pytest.MonkeyPatch, days: str, refused_from: int
+) -> None:
+    monkeypatch.setenv(FUTURE_TOLERANCE_ENV, days)
+    offsets = [0, refused_from - 1, refused_from, refused_from + 1]
+    frame = pd.DataFrame({"reported_on": [_days(n) for n in offsets]})
+    prep = prepare_columns(HAZARDS, frame)
+    assert [p.row for p in prep.problems] == [2, 3]
+
+
+def test_a_huge_tolerance_allows_any_date(
+    fixed_today: dt.date, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(FUTURE_TOLERANCE_ENV, "999999999999")
+    prep = prepare_columns(HAZARDS, pd.DataFrame({"reported_on": ["9999-12-31"]}))
+    assert prep.problems == []
+
+
+@pytest.mark.parametrize("value", ["one", "-1", "1.5", "1 day"])
+def test_an_unreadable_tolerance_is_a_clear_error(
+    fixed_today: dt.date, monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    monkeypatch.setenv(FUTURE_TOLERANCE_ENV, value)
+    with pytest.raises(LandreleaseError, match=f"{FUTURE_TOLERANCE_ENV}=.*whole number"):
+        prepare_columns(HAZARDS, pd.DataFrame({"reported_on": ["2024-01-01"]}))
+
+
+def test_today_is_taken_when_the_check_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(FUTURE_TOLERANCE_ENV, raising=False)
+    frame = pd.DataFrame({"category": ["uxo"], "state": ["live"], "found_on": ["2030-06-01"]})
+    monkeypatch.setattr(validate, "today", lambda: dt.date(2030, 1, 1))
+    assert [p.field for p in prepare_columns(ITEMS, frame).problems] == ["found_on"]
+    monkeypatch.setattr(validate, "today", lambda: dt.date(2030, 6, 1))
+    assert prepare_columns(ITEMS, frame).problems == []

@@ -427,9 +427,17 @@ class Registry:
 
         from landrelease.domain.validate import prepare_columns
 
-        frame = pd.DataFrame([changes]) if changes else pd.DataFrame(index=[0])
-        prepared = prepare_columns(k, frame)
-        bad = [p for p in prepared.problems if p.field in changes]
+        # The changed fields are checked with the stored ones beside them (a date may be in
+        # the future only for an activity that is not completed, say); only the changed
+        # fields (and the dates, when the status changes) can be at fault.
+        stored = self.store.record(k, ref)
+        row = {f: stored.get(f) for f in k.field_names if f not in SYSTEM_FIELDS}
+        row.update(changes)
+        prepared = prepare_columns(k, pd.DataFrame([row]))
+        at_fault = set(changes)
+        if "status" in changes:
+            at_fault |= {f.name for f in k.fields if f.kind == "date"}
+        bad = [p for p in prepared.problems if p.field in at_fault]
         if bad:
             raise ValidationError(ref, bad[0].field, bad[0].message)
         values = {f: prepared.columns[f][0] for f in changes}
@@ -438,7 +446,9 @@ class Registry:
             if checked.problems:
                 raise ValidationError(ref, "geometry", checked.problems[0].message)
             geometry = (
-                promote_to_multi(checked.geometries)[0] if k.geometry == "polygon" else geometry
+                promote_to_multi(checked.geometries)[0]
+                if k.geometry == "polygon"
+                else checked.geometries[0]  # 2D, as checked
             )
             if k is HAZARDS:
                 values["area_m2"] = float(area_m2(np.array([geometry]), self.country)[0])

@@ -92,9 +92,12 @@ def check_geometries(
 ) -> GeometryReport:
     """Return the checked geometries with every problem, repair and warning found.
 
-    Checks, in this order per row: missing or empty; wrong type; outside the country (with a
-    hint when swapping lat/lon would put it inside); invalid (self-intersection, too few
-    points: repaired with `make_valid` only when `repair`). Warns of vertex jumps over 5 km.
+    Checks, in this order per row: missing or empty; wrong type; a coordinate that is not a
+    finite number (NaN or infinite: never repaired, the source must be fixed); outside the
+    country (with a hint when swapping lat/lon would put it inside); invalid
+    (self-intersection, too few points: repaired with `make_valid` only when `repair`).
+    Z (height) and M (measure) values are dropped, with a warning: the registry stores 2D
+    geometries, so the returned ones are 2D. Warns of vertex jumps over 5 km.
     """
     geoms = np.asarray(geoms, dtype=object).copy()
     n = len(geoms)
@@ -123,6 +126,24 @@ def check_geometries(
         bad[i] = True
 
     check = np.flatnonzero(present & ok_type)
+    flat, had_z, had_m = _to_2d(geoms[check])
+    geoms[check] = flat
+    lifted = [
+        (int(check[j]), _DIMS_NAMED[bool(had_z[j]), bool(had_m[j])])
+        for j in np.flatnonzero(had_z | had_m).tolist()
+    ]
+
+    # Before anything measures or tests the shape: GEOS fails on NaN or infinite coordinates,
+    # and the bounds skip a NaN (so the country check would pass it). No repair can guess the
+    # number that was meant, so --repair is never offered for these.
+    found = _non_finite(geoms[check])
+    for at, vertex, (vx, vy), more in zip(*found, strict=True):
+        problems.append(
+            Problem(int(check[at]), "geometry", _non_finite_message(kind, vertex, vx, vy, more))
+        )
+        bad[check[at]] = True
+    check = check[~bad[check]]
+
     if len(check):
         bounds = shapely.bounds(geoms[check])
         minx, miny, maxx, maxy = country.bbox
@@ -195,6 +216,11 @@ def check_geometries(
                 problems.append(Problem(i, "geometry", f"{what}; use --repair to fix it"))
                 bad[i] = True
 
+    warnings += [
+        Problem(i, "geometry", f"geometry has {what}; they were dropped: {_ONLY_2D}")
+        for i, what in lifted
+        if not bad[i]
+    ]
     ok = np.flatnonzero(~bad & present)
     if kind == "polygon" and len(ok):
         for i, km in vertex_jumps(geoms[ok]):
@@ -206,21 +232,91 @@ def check_geometries(
                     "a mistyped coordinate?",
                 )
             )
+    warnings.sort(key=lambda p: p.row)
     return GeometryReport(geoms, problems, repairs, warnings)
+
+
+_ONLY_2D = "the registry stores 2D geometries"
+_DIMS_NAMED = {
+    (True, False): "Z (height) values",
+    (False, True): "M (measure) values",
+    (True, True): "Z (height) and M (measure) values",
+}
+
+
+def _to_2d(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return the geometries without Z or M values, and which of them had Z, and which M.
+
+    Geometries that are 2D already are returned as the same objects.
+    """
+    geoms = np.asarray(geoms, dtype=object).copy()
+    had_z = np.zeros(len(geoms), dtype=bool)
+    had_m = np.zeros(len(geoms), dtype=bool)
+    extra = np.flatnonzero(shapely.get_coordinate_dimension(geoms) > 2)  # -1 when missing
+    if len(extra):
+        had_z[extra] = shapely.has_z(geoms[extra])
+        had_m[extra] = shapely.has_m(geoms[extra])
+        with np.errstate(invalid="ignore"):  # NaN coordinates: refused after this
+            geoms[extra] = shapely.force_2d(geoms[extra])
+    return geoms, had_z, had_m
+
+
+def _non_finite(geoms: np.ndarray) -> tuple[list[int], list[int], list[list[float]], list[int]]:
+    """Return the geometries that have a NaN or infinite x or y, with where.
+
+    Four lists, one entry per such geometry: its index; the 1-based position of its first
+    such vertex, counted as the coordinates are listed (every ring, closing vertex included);
+    that vertex's x and y; how many more such vertices it has.
+    """
+    present = np.flatnonzero(~shapely.is_missing(geoms))
+    # A cheap screen first: a non-finite coordinate makes a line's or a ring's length
+    # non-finite; a point has no length, so points are always looked at.
+    with np.errstate(invalid="ignore", over="ignore"):
+        length = shapely.length(geoms[present])
+    pointy = np.isin(shapely.get_type_id(geoms[present]), (0, 4, 7))
+    suspect = present[~np.isfinite(length) | pointy]
+    if not len(suspect):
+        return [], [], [], []
+    coords, idx = shapely.get_coordinates(geoms[suspect], return_index=True)
+    counts = np.bincount(idx, minlength=len(suspect))
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    at = np.flatnonzero(~np.isfinite(coords).all(axis=1))
+    if not len(at):
+        return [], [], [], []
+    which, first, per = np.unique(idx[at], return_index=True, return_counts=True)
+    k = at[first]  # the first non-finite vertex of each geometry, in coords
+    return (
+        suspect[which].tolist(),
+        (k - starts[which] + 1).tolist(),
+        coords[k].tolist(),
+        (per - 1).tolist(),
+    )
+
+
+def _non_finite_message(kind: GeometryKind, vertex: int, x: float, y: float, more: int) -> str:
+    where = "the point" if kind == "point" else f"vertex {vertex}"
+    also = f", and {more} more vertex(es) too" if more else ""
+    return (
+        f"{where} has a coordinate that is not a finite number (lon {x:.5f}, lat {y:.5f})"
+        f"{also}; fix the coordinate in the source file"
+    )
 
 
 def usable_geometries(geoms: np.ndarray, kind: GeometryKind) -> np.ndarray:
     """Return the geometries that `check_geometries` may pass, and None for the others.
 
     Usable: present, not empty, of the kind's type (Polygon or MultiPolygon, or Point), with
-    finite coordinates. A cheap screen: what is derived from a usable geometry (an area, a
-    key, a stored form) can be worked out while the full checks run.
+    finite coordinates; returned in 2D (Z and M values dropped, as the checks drop them). A
+    cheap screen: what is derived from a usable geometry (an area, a key, a stored form) can
+    be worked out while the full checks run.
     """
     geoms = np.asarray(geoms, dtype=object).copy()
     ok = ~shapely.is_missing(geoms)
     ok[ok] = ~shapely.is_empty(geoms[ok])
     ok[ok] = np.isin(shapely.get_type_id(geoms[ok]), _TYPE_IDS[kind])
-    ok[ok] = np.isfinite(shapely.bounds(geoms[ok])).all(axis=1)
+    rows = np.flatnonzero(ok)
+    geoms[rows] = _to_2d(geoms[rows])[0]
+    ok[rows[_non_finite(geoms[rows])[0]]] = False
     geoms[~ok] = None
     return geoms
 
@@ -245,15 +341,21 @@ def _flatten(g: shapely.Geometry) -> list[shapely.Geometry]:
 
 
 def vertex_jumps(geoms: np.ndarray, limit_km: float = _JUMP_KM) -> list[tuple[int, float]]:
-    """Return (index, km) for each geometry with consecutive vertices over `limit_km` apart."""
+    """Return (index, km) for each geometry with consecutive vertices over `limit_km` apart.
+
+    A vertex with a NaN or infinite coordinate is no distance from anything (the checks
+    refuse it); it is skipped.
+    """
     coords, idx = shapely.get_coordinates(geoms, return_index=True)
     if len(coords) < 2:
         return []
-    same = idx[1:] == idx[:-1]
-    lat = np.radians((coords[1:, 1] + coords[:-1, 1]) / 2)
-    dx = (coords[1:, 0] - coords[:-1, 0]) * np.cos(lat) * 111.32
-    dy = (coords[1:, 1] - coords[:-1, 1]) * 110.57
-    d = np.hypot(dx, dy)
+    finite = np.isfinite(coords).all(axis=1)
+    same = (idx[1:] == idx[:-1]) & finite[1:] & finite[:-1]
+    with np.errstate(invalid="ignore", over="ignore"):
+        lat = np.radians((coords[1:, 1] + coords[:-1, 1]) / 2)
+        dx = (coords[1:, 0] - coords[:-1, 0]) * np.cos(lat) * 111.32
+        dy = (coords[1:, 1] - coords[:-1, 1]) * 110.57
+        d = np.hypot(dx, dy)
     hits = same & (d > limit_km)
     out: dict[int, float] = {}
     for k in np.flatnonzero(hits):
@@ -270,15 +372,23 @@ def _equal_area(lon0: float, lat0: float) -> Transformer:
 
 
 def area_m2(geoms: np.ndarray, country: Country) -> np.ndarray:
-    """Return each geometry's area in m2, measured in an equal-area projection of the country."""
+    """Return each geometry's area in m2, measured in an equal-area projection of the country.
+
+    Z values are ignored; a missing geometry, or one with a NaN or infinite coordinate, has
+    a NaN area (not a number: no area can be measured).
+    """
     tr = _equal_area(*country.centre)
 
     def project(xy: np.ndarray) -> np.ndarray:
         x, y = tr.transform(xy[:, 0], xy[:, 1])
         return np.column_stack([x, y])
 
-    projected = shapely.transform(np.asarray(geoms, dtype=object), project)
-    return np.asarray(shapely.area(projected), dtype=float)
+    # include_z=False: only x and y reach the projection, and the projected forms are 2D
+    projected = shapely.transform(np.asarray(geoms, dtype=object), project, include_z=False)
+    with np.errstate(invalid="ignore"):
+        area = np.asarray(shapely.area(projected), dtype=float)
+    area[np.isinf(area)] = np.nan
+    return area
 
 
 def promote_to_multi(geoms: np.ndarray) -> np.ndarray:
@@ -306,7 +416,8 @@ def geometry_keys(geoms: np.ndarray) -> list[int | None]:
 
     The key hashes the normalised geometry's coordinates (bit for bit, with their position),
     its type and its size. A Polygon has the key of the single-part MultiPolygon it is
-    stored as (see `promote_to_multi`), so it need not be promoted first.
+    stored as (see `promote_to_multi`), so it need not be promoted first; only x and y are
+    hashed, so a geometry with Z values has the key of its 2D form (the one stored).
     """
     geoms = np.asarray(geoms, dtype=object)
     out: list[int | None] = [None] * len(geoms)
@@ -315,7 +426,7 @@ def geometry_keys(geoms: np.ndarray) -> list[int | None]:
         return out
     with np.errstate(invalid="ignore"):  # NaN coordinates: refused by the checks anyway
         norm = shapely.normalize(geoms[present])
-    coords, idx = shapely.get_coordinates(norm, return_index=True)
+    coords, idx = shapely.get_coordinates(norm, include_z=False, return_index=True)
     counts = np.bincount(idx, minlength=len(norm))
     starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
     with np.errstate(over="ignore"):
@@ -335,6 +446,16 @@ def geometry_keys(geoms: np.ndarray) -> list[int | None]:
     for i, k in zip(present.tolist(), keys.tolist(), strict=True):
         out[i] = k
     return out
+
+
+def _without_non_finite(geoms: np.ndarray) -> np.ndarray:
+    """Return the geometries with None for each that has a NaN or infinite coordinate."""
+    geoms = np.asarray(geoms, dtype=object)
+    rows = _non_finite(geoms)[0]
+    if rows:
+        geoms = geoms.copy()
+        geoms[rows] = None
+    return geoms
 
 
 @dataclass(frozen=True)
@@ -360,9 +481,10 @@ def overlaps(
 
     Within `geoms` each pair is reported once, on the later row; against `stored` (areas
     already in the registry), on the row of `geoms`. Areas that only touch do not overlap.
-    Missing geometries are skipped; all others must be valid (checked first).
+    Missing geometries, and those with a NaN or infinite coordinate (on which GEOS fails),
+    are skipped; all others must be valid (checked first).
     """
-    geoms = np.asarray(geoms, dtype=object)
+    geoms = _without_non_finite(geoms)
     present = np.flatnonzero(~shapely.is_missing(geoms))
     out: list[Overlap] = []
     if not len(present):
@@ -370,7 +492,7 @@ def overlaps(
     batch = geoms[present]
     pairs = [(batch, False)]
     if stored is not None and len(stored):
-        pairs.append((np.asarray(stored, dtype=object), True))
+        pairs.append((_without_non_finite(stored), True))
     own = area_m2(batch, country).tolist()
     for others, is_stored in pairs:
         tree = shapely.STRtree(others)

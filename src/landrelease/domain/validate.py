@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,9 +16,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from landrelease.domain.codes import code_key
+from landrelease.domain.codes import ActivityStatus, code_key
+from landrelease.domain.errors import LandreleaseError
 from landrelease.domain.geometry import Problem
-from landrelease.domain.records import SYSTEM_FIELDS, FieldSpec, RecordKind
+from landrelease.domain.records import ACTIVITIES, SYSTEM_FIELDS, FieldSpec, RecordKind
 
 _TRUE = {"true", "t", "yes", "y", "1"}
 _FALSE = {"false", "f", "no", "n", "0"}
@@ -34,6 +36,54 @@ _NON_NEGATIVE = {
     "reduced_m2",
     "cleared_m2",
 }
+
+
+# How far past today a date may lie before it is refused: clocks and time zones differ (a
+# record entered just after midnight in Kyiv is dated tomorrow on a server keeping UTC).
+FUTURE_TOLERANCE = dt.timedelta(days=1)
+FUTURE_TOLERANCE_ENV = "LANDRELEASE_FUTURE_DATE_TOLERANCE_DAYS"
+
+# Dates of what happened (reported, emplaced, found, occurred, done) cannot lie in the future.
+# A contamination event's emplaced_until closes the range of dates the devices were laid in:
+# that too is past. Only an activity that is not completed has dates that describe the future:
+# a planned one's start and end are its schedule, an open one's end when it should finish.
+_SCHEDULE_FIELDS = {ACTIVITIES.name: ("start_date", "end_date")}
+_DONE = ActivityStatus.COMPLETED.value
+
+
+def today() -> dt.date:
+    """Return today's date on this machine: the day future dates are measured from."""
+    return dt.date.today()
+
+
+def future_tolerance() -> dt.timedelta:
+    """Return how far past `today()` a date of something that happened may lie.
+
+    `FUTURE_TOLERANCE` (one day, for clocks), unless the environment variable
+    LANDRELEASE_FUTURE_DATE_TOLERANCE_DAYS gives a whole number of days, 0 or more; it is
+    read at each check. Any other value of it raises LandreleaseError.
+    """
+    raw = os.environ.get(FUTURE_TOLERANCE_ENV, "").strip()
+    if not raw:
+        return FUTURE_TOLERANCE
+    try:
+        days = int(raw)
+    except ValueError:
+        days = -1
+    if days < 0:
+        raise LandreleaseError(
+            f"{FUTURE_TOLERANCE_ENV}={raw!r} is not a number of days; set it to a whole "
+            f"number, 0 or more (default {FUTURE_TOLERANCE.days}), or unset it"
+        )
+    return dt.timedelta(days=min(days, dt.timedelta.max.days))
+
+
+def _latest_iso(now: dt.date) -> str:
+    """Return the latest date allowed, in ISO form (ISO dates compare as text)."""
+    try:
+        return (now + future_tolerance()).isoformat()
+    except OverflowError:
+        return dt.date.max.isoformat()
 
 
 class _Bad(ValueError):
@@ -166,11 +216,20 @@ class Prepared:
 
 
 def prepare_columns(kind: RecordKind, frame: pd.DataFrame) -> Prepared:
-    """Return the batch's columns parsed and checked field by field (rows are 0-based)."""
+    """Return the batch's columns parsed and checked field by field (rows are 0-based).
+
+    A date may not lie in the future: after `today()` plus `future_tolerance()` (one day
+    for clocks, or the days in LANDRELEASE_FUTURE_DATE_TOLERANCE_DAYS), but for the start and
+    end of an activity that is not completed (its schedule). Raises LandreleaseError when
+    that variable is set to something other than a whole number of days, 0 or more.
+    """
     n = len(frame)
     lower = {str(c).strip().lower(): c for c in frame.columns if c != "geometry"}
     out: dict[str, list[Any]] = {}
     problems: list[Problem] = []
+    now = today()
+    latest: str | None = None  # the latest date allowed, looked up once a date is present
+    future: dict[str, np.ndarray] = {}  # field -> rows dated after `latest`
     for spec in kind.fields:
         if spec.name in SYSTEM_FIELDS:
             continue
@@ -211,6 +270,11 @@ def prepare_columns(kind: RecordKind, frame: pd.DataFrame) -> Prepared:
             except _Bad as exc:
                 parsed.append(None)
                 errors[j] = str(exc)
+        if spec.kind == "date" and any(p is not None for p in parsed):
+            latest = latest or _latest_iso(now)
+            late = [j for j, p in enumerate(parsed) if p is not None and p > latest]
+            if late:
+                future[spec.name] = np.flatnonzero(np.isin(codes_, late))
         parsed.append(None)  # index -1: missing values
         values = [parsed[k] for k in codes_.tolist()]
         if errors:
@@ -223,12 +287,32 @@ def prepare_columns(kind: RecordKind, frame: pd.DataFrame) -> Prepared:
                 elif not spec.required:
                     values[i] = default
         out[spec.name] = values
+    problems += _future_dates(kind, out, future, now)
     ignored = [
         str(c)
         for k, c in lower.items()
         if k not in SYSTEM_FIELDS and k not in {"fid", "id", "updated_at", "geom_key"}
     ]
     return Prepared(out, problems, ignored)
+
+
+def _future_dates(
+    kind: RecordKind, columns: dict[str, list[Any]], future: dict[str, np.ndarray], now: dt.date
+) -> list[Problem]:
+    """Return a problem for each future date, but an unfinished activity's schedule."""
+    problems = []
+    for name, rows in future.items():
+        if name in _SCHEDULE_FIELDS.get(kind.name, ()):
+            status = np.asarray(columns["status"], dtype=object)[rows]
+            rows = rows[status == _DONE]
+        values = columns[name]
+        problems += [
+            Problem(
+                i, name, f"{name} {values[i]} lies in the future (today is {now}); check the date"
+            )
+            for i in rows.tolist()
+        ]
+    return problems
 
 
 def check_event_ranges(columns: dict[str, list[Any]]) -> list[Problem]:
