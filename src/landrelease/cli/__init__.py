@@ -12,14 +12,15 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
 from landrelease.cli.common import (
+    Col,
     DbOption,
     JsonOption,
     actor,
     console,
     print_json,
+    print_table,
     progress_bar,
     resolve_db,
 )
@@ -63,7 +64,9 @@ def init(
     with _open_create(path, country) as reg:
         if boundary is not None:
             reg.set_boundary(boundary, actor=actor())
-        console.print(f"Registry ready: [bold]{path}[/] (country {reg.country.code})")
+        console.print(
+            f"Registry ready: [bold]{path}[/] (country {reg.country.code})", soft_wrap=True
+        )
 
 
 def _open_create(path: str, country: str):  # type: ignore[no-untyped-def]
@@ -141,15 +144,17 @@ def import_(
     if as_json:
         print_json({"imported": report.imported, **dataclasses.asdict(report)})
         return
-    console.print(f"Imported [bold]{report.imported}[/] {kind} from {path}")
+    # One line each, never wrapped: a path, a ref or a warning stays whole for grep and copy.
+    console.print(f"Imported [bold]{report.imported}[/] {kind} from {path}", soft_wrap=True)
     if report.rejected:
         console.print(
             f"[yellow]Rejected {report.rejected} record(s); reasons written to "
-            f"{report.rejected_file}[/]"
+            f"{report.rejected_file}[/]",
+            soft_wrap=True,
         )
     for title, lines in (("Repaired", report.repairs), ("Warning", report.warnings)):
         for line in lines[:20]:
-            console.print(f"{title}: {line}", markup=False)
+            console.print(f"{title}: {line}", markup=False, soft_wrap=True)
         if len(lines) > 20:
             console.print(f"{title}: ... and {len(lines) - 20} more (--json lists them all)")
 
@@ -169,7 +174,7 @@ def export(
     """Export every record of a kind to a file."""
     with _open(db) as reg:
         n = reg.export(path, kind)
-    console.print(f"Exported {n} {kind} to {path}")
+    console.print(f"Exported {n} {kind} to {path}", soft_wrap=True)
 
 
 def _parse_bbox(text: str | None) -> tuple[float, float, float, float] | None:
@@ -222,11 +227,17 @@ def hazards_list(
     if json:
         print_json(rows)
         return
-    table = Table(title=f"{n} hazardous area(s)")
-    for c in ("ref", "name", "status", "type", "contamination", "area (ha)", "version"):
-        table.add_column(c, justify="right" if c in ("area (ha)", "version") else "left")
-    for r in rows[:1000]:
-        table.add_row(
+    columns = (
+        Col("ref"),
+        Col("name", "text"),
+        Col("status"),
+        Col("type"),
+        Col("contamination", "words"),
+        Col("area (ha)", justify="right"),
+        Col("version", justify="right"),
+    )
+    cells = (
+        (
             r["ref"],
             r["name"] or "",
             r["status"],
@@ -235,7 +246,9 @@ def hazards_list(
             f"{(r['area_m2'] or 0) / 1e4:,.2f}",
             str(r["version"]),
         )
-    console.print(table)
+        for r in rows[:1000]
+    )
+    print_table(columns, cells, title=f"{n} hazardous area(s)")
     if n > 1000:
         console.print(f"... {n - 1000} more: use --json or 'landrelease export'")
 
@@ -258,9 +271,7 @@ def hazards_show(
 
 
 def _show_record(data: dict[str, Any]) -> None:
-    table = Table(show_header=False, title=data.get("ref"))
-    table.add_column("field", style="bold")
-    table.add_column("value")
+    rows = []
     for k, v in data.items():
         if k == "geometry":
             v = f"{v['type']} ({len(v['coordinates'])} part(s))" if v else ""
@@ -268,8 +279,10 @@ def _show_record(data: dict[str, Any]) -> None:
             v = f"{v:,.0f} m2 ({v / 1e4:,.2f} ha)"
         elif isinstance(v, list):
             v = ", ".join(map(str, v))
-        table.add_row(k, "" if v is None else str(v))
-    console.print(table)
+        rows.append((k, "" if v is None else str(v)))
+    # values mix refs, codes and dates with free text (notes): wrap them between words
+    columns = (Col("field", style="bold"), Col("value", "words"))
+    print_table(columns, rows, show_header=False, title=data.get("ref"))
 
 
 @hazards_app.command("set-status")
@@ -297,9 +310,7 @@ def history(
     if json:
         print_json(rows)
         return
-    table = Table(title=f"history of {ref}")
-    for c in ("version", "at", "actor", "action", "reason", "changed"):
-        table.add_column(c)
+    cells = []
     for r in rows:
         changed = ", ".join(
             k if k == "geometry" or r["action"] == "create" else f"{k}: {v[0]} -> {v[1]}"
@@ -307,10 +318,17 @@ def history(
         )
         if r["action"] == "create":
             changed = "created"
-        table.add_row(
-            str(r["version"]), r["at"], r["actor"], r["action"], r["reason"] or "", changed
-        )
-    console.print(table)
+        # the timestamp over the actor: both whole, and room left at 80 columns for the rest
+        at_by = f"{r['at']}\n{r['actor']}"
+        cells.append((str(r["version"]), at_by, r["action"], r["reason"] or "", changed))
+    columns = (
+        Col("version"),
+        Col("at / by"),
+        Col("action"),
+        Col("reason", "text"),
+        Col("changed", "words"),
+    )
+    print_table(columns, cells, title=f"history of {ref}")
 
 
 @app.command()
@@ -348,22 +366,16 @@ def demo(
 def _print_summary(path: str, summary: dict[str, Any]) -> None:
     console.print(
         f"[bold]Synthetic demo registry[/] {path} (country {summary['country']}; "
-        "invented data over real GeoNames settlements)"
+        "invented data over real GeoNames settlements)",
+        soft_wrap=True,
     )
-    table = Table(show_header=True)
-    table.add_column("records")
-    table.add_column("count", justify="right")
-    for k in KINDS:
-        table.add_row(k, str(summary[k]))
-    console.print(table)
-    status = Table(title="hazardous areas by status")
-    status.add_column("status")
-    status.add_column("areas", justify="right")
-    for k, v in sorted(summary["hazards_by_status"].items()):
-        status.add_row(k, str(v))
-    console.print(status)
+    counts = [(k, str(summary[k])) for k in KINDS]
+    print_table((Col("records"), Col("count", justify="right")), counts)
+    by_status = [(k, str(v)) for k, v in sorted(summary["hazards_by_status"].items())]
+    columns = (Col("status"), Col("areas", justify="right"))
+    print_table(columns, by_status, title="hazardous areas by status")
     console.print(f"Total hazardous area: {summary['hazard_area_km2']:,.1f} km2")
-    console.print(f"Try: landrelease hazards list --db {path} --status confirmed")
+    console.print(f"Try: landrelease hazards list --db {path} --status confirmed", soft_wrap=True)
 
 
 def _mount_optional() -> None:

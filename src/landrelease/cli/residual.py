@@ -8,20 +8,21 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
 from landrelease.cli.common import (
+    Col,
     DbOption,
     JsonOption,
     console,
     err_console,
     print_json,
+    print_table,
     resolve_db,
 )
 from landrelease.domain.errors import ValidationError
 from landrelease.domain.records import ContaminationEvent
+from landrelease.residual import DeviceProfile, get_profile, load_profiles, timeline
 from landrelease.residual import estimate as run_estimate
-from landrelease.residual import get_profile, load_profiles, timeline
 from landrelease.residual.montecarlo import Estimate, check_threshold
 
 app = typer.Typer(
@@ -57,47 +58,52 @@ def profiles(as_json: JsonOption = False) -> None:
     if as_json:
         print_json([p.as_dict() for p in known.values()])
         return
-    table = Table(title="Device profiles (figures and sources: docs/residual-model.md)")
-    table.add_column("id", no_wrap=True)
-    table.add_column("category")
-    table.add_column("figures are")
-    table.add_column("stages")
-    table.add_column("live forever", justify="right")
-    for p in known.values():
-        stages = []
-        if p.dud is not None:
-            stages.append(f"duds {p.dud.mean:.3g}")
-        if p.self_destruct is not None:
-            sd = p.self_destruct
-            when = (
-                f"day {sd.latest_days:g}"
-                if sd.earliest_days == sd.latest_days
-                else f"days {sd.earliest_days:g}-{sd.latest_days:g}"
-            )
-            stages.append(f"self-destruct {when}, fails {sd.fail.mean:.3g}")
-        if p.self_deactivate is not None:
-            sda = p.self_deactivate
-            stages.append(f"self-deactivate day {sda.days:g}, fails {sda.fail.mean:.3g}")
-        table.add_row(
-            p.id,
-            p.category,
-            p.basis,
-            "; ".join(stages) or "none (persistent)",
-            f"{p.floor:.3g}",
+    # Two tables, one row per profile and one per stage: ids, codes and figures stay whole
+    # in 80 columns, which one row per profile with its stages beside it cannot do.
+    columns = (Col("id"), Col("category"), Col("figures are"), Col("live forever", justify="right"))
+    rows = [(p.id, p.category, p.basis, f"{p.floor:.3g}") for p in known.values()]
+    title = "Device profiles (figures and sources: docs/residual-model.md)"
+    print_table(columns, rows, title=title)
+    columns = (
+        Col("id"),
+        Col("stage"),
+        Col("day(s)", justify="right"),
+        Col("fails", justify="right"),
+    )
+    rows = [row for p in known.values() for row in _stages(p)]
+    title = "Stages that lower the live fraction (persistent profiles have none)"
+    print_table(columns, rows, title=title)
+
+
+def _stages(p: DeviceProfile) -> list[tuple[str, str, str, str]]:
+    """Return a profile's stages as rows: id, stage, day(s) after emplacement, share failing."""
+    rows = []
+    if p.dud is not None:
+        rows.append((p.id, "dud", "", f"{p.dud.mean:.3g}"))
+    if p.self_destruct is not None:
+        sd = p.self_destruct
+        days = (
+            f"{sd.latest_days:g}"
+            if sd.earliest_days == sd.latest_days
+            else f"{sd.earliest_days:g}-{sd.latest_days:g}"
         )
-    console.print(table)
+        rows.append((p.id, "self-destruct", days, f"{sd.fail.mean:.3g}"))
+    if p.self_deactivate is not None:
+        sda = p.self_deactivate
+        rows.append((p.id, "self-deactivate", f"{sda.days:g}", f"{sda.fail.mean:.3g}"))
+    return rows
 
 
 def _render(est: Estimate, heading: str, notes: Sequence[str] = ()) -> None:
-    table = Table(title=heading, show_header=False)
-    table.add_column("what")
-    table.add_column("value")
-    table.add_row("expected live devices", f"{est.expected_live:.3g}")
-    table.add_row("90% range", f"{est.live_p05:.3g} to {est.live_p95:.3g}")
-    table.add_row("chance at least one is still live", f"{est.p_any_live:.2%}")
     label = f"safe date (P < {est.threshold:.2%})".replace(".00%", "%")
-    table.add_row(label, est.safe_date.isoformat() if est.safe_date else "none")
-    console.print(table)
+    rows = [
+        ("expected live devices", f"{est.expected_live:.3g}"),
+        ("90% range", f"{est.live_p05:.3g} to {est.live_p95:.3g}"),
+        ("chance at least one is still live", f"{est.p_any_live:.2%}"),
+        (label, est.safe_date.isoformat() if est.safe_date else "none"),
+    ]
+    columns = (Col("what", "text"), Col("value"))
+    print_table(columns, rows, title=heading, show_header=False)
     console.print(f"Why: {est.safe_date_reason}.")
     for note in notes:
         console.print(f"Note: {note}.")
@@ -119,7 +125,7 @@ def _plot(
     end += dt.timedelta(days=max(30, (end - start).days // 4))
     line = timeline(events, start, end, seed=est.seed, **kw)
     plot_timeline(line, est, path, title=title, emplaced=start)
-    err_console.print(f"Chart written to {path}")
+    err_console.print(f"Chart written to {path}", soft_wrap=True)
 
 
 @app.command()
