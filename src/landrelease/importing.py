@@ -138,6 +138,7 @@ class Importer:
         step = progress or (lambda _s: None)
         step("checking")
         report = ImportReport(kind.name, source)
+        read_repairs: list[Problem] = list(gdf.attrs.get("repairs", []))  # e.g. rings closed
         gdf = gdf.reset_index(drop=True)
         n = len(gdf)
         gdf, raw = self._geometries_of(kind, gdf, source)
@@ -189,7 +190,10 @@ class Importer:
                 checked = checks.result()
                 if checked.repairs:
                     self._rederive(kind, cols, checked)
-                report.repairs = [f"{_label(p.row, given)}: {p.message}" for p in checked.repairs]
+                report.repairs = [
+                    f"{_label(p.row, given)}: {p.message}"
+                    for p in sorted([*read_repairs, *checked.repairs], key=lambda p: p.row)
+                ]
                 report.warnings += [
                     f"{_label(p.row, given)}: {p.message}" for p in checked.warnings
                 ]

@@ -143,6 +143,7 @@ class Registry:
         keep_status: bool = False,
         layer: str | None = None,
         crs: str | None = None,
+        encoding: str | None = None,
         progress: Progress | None = None,
     ) -> ImportReport:
         """Import every record of a file in one transaction: all land, or none (see ImportReport).
@@ -150,7 +151,9 @@ class Registry:
         With `skip_invalid`, the good records land and each bad one is written to that file
         with its reason. New hazard areas start as suspected or confirmed; `keep_status`
         accepts any status as recorded by another system (a migration, or a re-import of an
-        export), and says so in the audit trail.
+        export), and says so in the audit trail. `encoding` names the text encoding of a CSV
+        or a Shapefile's .dbf (e.g. cp1251); `repair` also closes unclosed polygon rings as
+        the file is read.
         """
         from landrelease.importing import Importer
         from landrelease.io import read_features
@@ -158,7 +161,14 @@ class Registry:
         step = progress or (lambda _s: None)
         step("reading")
         k = kind_named(kind)
-        gdf = read_features(path, layer=layer, crs=crs, require_geometry=k.geometry_required)
+        gdf = read_features(
+            path,
+            layer=layer,
+            crs=crs,
+            require_geometry=k.geometry_required,
+            encoding=encoding,
+            repair=repair,
+        )
         return Importer(self.store, self.country).run(
             k,
             gdf,

@@ -91,10 +91,13 @@ def test_one_coordinate_without_the_other_is_an_error(tmp_path: Path) -> None:
         read_features(path)
 
 
-def test_not_utf8_is_reported(tmp_path: Path) -> None:
+def test_not_utf8_in_the_header_is_reported(tmp_path: Path) -> None:
     path = tmp_path / "cp1251.csv"
     path.write_bytes("назва,lat,lon\nІзюм,49.2,37.26\n".encode("cp1251"))
-    with pytest.raises(InputFileError, match=r"cp1251\.csv: not UTF-8 text"):
+    with pytest.raises(
+        InputFileError,
+        match=r"cp1251\.csv: the header line, column 1: not UTF-8 text; .*--encoding cp1251",
+    ):
         read_features(path)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import os
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from shapely.geometry import MultiPolygon, Point, Polygon
 
 from landrelease.domain.errors import InputFileError
 from landrelease.io import SUPPORTED_READ, SUPPORTED_WRITE, read_features, write_features
+from landrelease.io.formats import FORMATS
 
 TYPED_FORMATS = [".gpkg", ".geojson", ".json", ".parquet", ".geoparquet"]
 TEXT_FORMATS = [".csv", ".xlsx"]
@@ -234,3 +236,26 @@ def test_reading_without_arrow_gives_the_same_frame(
     with_arrow = read_features(path)
     monkeypatch.setattr("landrelease.io.ogr.USE_ARROW", False)
     pd.testing.assert_frame_equal(read_features(path), with_arrow)
+
+
+def test_every_reader_takes_the_same_keywords() -> None:
+    for fmt in FORMATS:
+        assert fmt.read is not None
+        parameters = inspect.signature(fmt.read).parameters
+        keywords = [n for n, p in parameters.items() if p.kind is p.KEYWORD_ONLY]
+        assert keywords == ["layer", "crs", "require_geometry", "encoding", "repair"], fmt.name
+
+
+@pytest.mark.parametrize("extension", SUPPORTED_WRITE)
+def test_naming_utf8_and_asking_for_repair_change_nothing_in_a_good_file(
+    tmp_path: Path, extension: str
+) -> None:
+    path = tmp_path / f"hazards{extension}"
+    features = sample_features()
+    if extension == ".zip":
+        features = features[features.geom_type.eq("Point")]
+    write_features(features, path)
+    plain = read_features(path)
+    named = read_features(path, encoding="utf-8", repair=True)
+    pd.testing.assert_frame_equal(named, plain)
+    assert named.attrs == {}

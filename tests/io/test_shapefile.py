@@ -6,6 +6,7 @@ import zipfile
 from pathlib import Path
 
 import geopandas as gpd
+import pyogrio
 import pytest
 import shapely
 
@@ -116,3 +117,40 @@ def test_crs_argument_applies_to_a_shapefile_without_prj(tmp_path: Path) -> None
     (folder / "hazards.prj").unlink()
     assert read_features(folder / "hazards.shp").crs is None
     assert read_features(folder / "hazards.shp", crs="EPSG:32636").crs == "EPSG:32636"
+
+
+def cp1251_zip_without_cpg(tmp_path: Path) -> Path:
+    """Return a zipped Shapefile whose .dbf is cp1251 with no .cpg, as Ukrainian GIS exports."""
+    folder = tmp_path / "cp1251"
+    folder.mkdir()
+    features = gpd.GeoDataFrame(
+        {"name": ["road", "Ізюм", "Балаклія"]},
+        geometry=[shapely.Point(300000 + i, 5540000) for i in range(3)],
+        crs="EPSG:32636",
+    )
+    pyogrio.write_dataframe(features, folder / "hazards.shp", encoding="cp1251")
+    path = tmp_path / "hazards.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        for part in folder.iterdir():
+            if part.suffix != ".cpg":
+                archive.write(part, arcname=part.name)
+    return path
+
+
+@pytest.mark.parametrize("arrow", [True, False], ids=["arrow", "rows"])
+def test_a_cp1251_dbf_reads_with_its_encoding_named(
+    tmp_path: Path, arrow: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("landrelease.io.ogr.USE_ARROW", arrow)
+    path = cp1251_zip_without_cpg(tmp_path)
+    assert read_features(path, encoding="cp1251")["name"].tolist() == ["road", "Ізюм", "Балаклія"]
+
+
+def test_a_cp1251_dbf_without_cpg_names_the_row_and_the_encoding(tmp_path: Path) -> None:
+    path = cp1251_zip_without_cpg(tmp_path)
+    with pytest.raises(InputFileError) as caught:
+        read_features(path)
+    assert str(caught.value) == (
+        f"{path}: row 2, column 'name': not UTF-8 text; it reads as Windows Cyrillic ('Ізюм'): "
+        "import with --encoding cp1251"
+    )

@@ -116,6 +116,12 @@ def import_(
             help="Print the report as JSON: refs, rejected, repairs, every warning.",
         ),
     ] = False,
+    encoding: Annotated[
+        str | None,
+        typer.Option(
+            help="Text encoding of a CSV or of a Shapefile's .dbf, e.g. cp1251; default UTF-8."
+        ),
+    ] = None,
 ) -> None:
     """Import records from a file in one transaction: all of them, or none."""
     from landrelease.importing import IMPORT_STEPS
@@ -138,6 +144,7 @@ def import_(
             keep_status=keep_status,
             layer=layer,
             crs=crs,
+            encoding=encoding,
             progress=step,
         )
         bar.update(task, completed=len(IMPORT_STEPS))

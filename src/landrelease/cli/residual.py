@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -21,9 +21,10 @@ from landrelease.cli.common import (
 )
 from landrelease.domain.errors import ValidationError
 from landrelease.domain.records import ContaminationEvent
-from landrelease.residual import DeviceProfile, get_profile, load_profiles, timeline
-from landrelease.residual import estimate as run_estimate
-from landrelease.residual.montecarlo import Estimate, check_threshold
+
+if TYPE_CHECKING:  # the model (numpy, scipy) loads when a residual command runs
+    from landrelease.residual import DeviceProfile
+    from landrelease.residual.montecarlo import Estimate
 
 app = typer.Typer(
     help="Residual-hazard model of non-persistent devices and duds.", no_args_is_help=True
@@ -54,6 +55,8 @@ def _date(value: str | None, option: str) -> dt.date | None:
 @app.command()
 def profiles(as_json: JsonOption = False) -> None:
     """List the device profiles: category, kind of figures, live fraction forever."""
+    from landrelease.residual import load_profiles
+
     known = load_profiles()
     if as_json:
         print_json([p.as_dict() for p in known.values()])
@@ -123,6 +126,8 @@ def _plot(
         end_candidates.append(est.safe_date)
     end = max(end_candidates)
     end += dt.timedelta(days=max(30, (end - start).days // 4))
+    from landrelease.residual import timeline
+
     line = timeline(events, start, end, seed=est.seed, **kw)
     plot_timeline(line, est, path, title=title, emplaced=start)
     err_console.print(f"Chart written to {path}", soft_wrap=True)
@@ -146,6 +151,10 @@ def estimate(
     plot: PlotOption = None,
 ) -> None:
     """Estimate live devices of one profile at a date, with a 90% range and a safe date."""
+    from landrelease.residual import estimate as run_estimate
+    from landrelease.residual import get_profile, load_profiles
+    from landrelease.residual.montecarlo import check_threshold
+
     known = load_profiles()
     get_profile(profile, known)
     low = count if count_low is None else count_low

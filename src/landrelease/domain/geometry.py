@@ -9,11 +9,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import shapely
-from pyproj import Transformer
+
+if TYPE_CHECKING:
+    from pyproj import Transformer
 
 GeometryKind = Literal["polygon", "point"]
 
@@ -366,6 +368,9 @@ def vertex_jumps(geoms: np.ndarray, limit_km: float = _JUMP_KM) -> list[tuple[in
 
 @lru_cache(maxsize=8)
 def _equal_area(lon0: float, lat0: float) -> Transformer:
+    # pyproj loads on first use: a command that measures nothing starts faster
+    from pyproj import Transformer
+
     return Transformer.from_crs(
         "EPSG:4326", f"+proj=laea +lat_0={lat0} +lon_0={lon0} +datum=WGS84 +units=m", always_xy=True
     )

@@ -19,11 +19,26 @@ from pyproj import CRS
 from pyproj.exceptions import CRSError, ProjError
 
 from landrelease.domain.errors import InputFileError
+from landrelease.io.encodings import checked_encoding
 from landrelease.io.files import check_readable, replaced_atomically
 from landrelease.io.formats import SUPPORTED_READ, SUPPORTED_WRITE, format_of
-from landrelease.io.frames import WGS84, feature_frame, split_features
+from landrelease.io.frames import (
+    REPAIRS,
+    WGS84,
+    Repairs,
+    feature_frame,
+    noted_repairs,
+    split_features,
+)
 
-__all__ = ["SUPPORTED_READ", "SUPPORTED_WRITE", "read_features", "to_wgs84", "write_features"]
+__all__ = [
+    "SUPPORTED_READ",
+    "SUPPORTED_WRITE",
+    "Repairs",
+    "read_features",
+    "to_wgs84",
+    "write_features",
+]
 
 
 def read_features(
@@ -32,6 +47,8 @@ def read_features(
     layer: str | None = None,
     crs: str | None = None,
     require_geometry: bool = True,
+    encoding: str | None = None,
+    repair: bool = False,
 ) -> gpd.GeoDataFrame:
     """Return the features of the file at `path` as a GeoDataFrame, in the file's own CRS.
 
@@ -50,6 +67,17 @@ def read_features(
     require_geometry
         For CSV and XLSX: whether a table with no WKT and no latitude/longitude columns is an
         error (the default) or an attribute table whose geometry is all None.
+    encoding
+        The encoding of the text where the format leaves it open: CSV, a Shapefile's .dbf
+        (needed for a cp1251 .dbf without .cpg), GeoJSON not in UTF-8. Default UTF-8 (for
+        a Shapefile: what its .cpg says). Not used for GeoPackage, GeoParquet and XLSX, whose
+        encoding is fixed.
+    repair
+        Close polygon rings whose last position differs from their first (GeoJSON, GeoPackage,
+        Shapefile, WKT in CSV and XLSX) instead of refusing them; each row so repaired is noted
+        in the result's ``attrs["repairs"]``: `Repairs`, a tuple of
+        `landrelease.domain.geometry.Problem` (row 0-based, field "geometry", message).
+        pandas keeps ``attrs`` through most operations, not all: take it right after reading.
 
     Returns
     -------
@@ -64,7 +92,9 @@ def read_features(
     Raises
     ------
     InputFileError
-        The file is missing, empty, of an unknown type, truncated or otherwise unreadable.
+        The file is missing, empty, of an unknown type, truncated or otherwise unreadable;
+        the encoding is unknown, or text does not decode in it; a polygon ring is not closed
+        (without `repair`). Where a row is to blame the message names it ("row N").
     """
     path = Path(path)
     check_readable(path)
@@ -75,9 +105,20 @@ def read_features(
             f"supported extensions are {', '.join(SUPPORTED_READ)}"
         )
     assumed_crs = _parse_crs(crs) if crs is not None else None
+    codec = checked_encoding(encoding)
     try:
-        frame = fmt.read(path, layer=layer, crs=assumed_crs, require_geometry=require_geometry)
-        return feature_frame(frame, assumed_crs)
+        frame = fmt.read(
+            path,
+            layer=layer,
+            crs=assumed_crs,
+            require_geometry=require_geometry,
+            encoding=codec,
+            repair=repair,
+        )
+        repairs = noted_repairs(frame)
+        features = feature_frame(frame, assumed_crs)
+        features.attrs = {REPAIRS: repairs} if repairs else {}
+        return features
     except InputFileError:
         raise
     except Exception as error:  # any library failure on bad input becomes one clear line

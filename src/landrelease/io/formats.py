@@ -18,7 +18,9 @@ from landrelease.io.geoparquet import read_geoparquet, write_geoparquet
 from landrelease.io.shapefile import read_shapefile, read_zipped_shapefile, write_zipped_shapefile
 from landrelease.io.xlsx import read_xlsx, write_xlsx
 
-# read(path, *, layer, crs, require_geometry) -> DataFrame or GeoDataFrame, any index
+# read(path, *, layer, crs, require_geometry, encoding, repair) -> DataFrame or GeoDataFrame,
+# any index; every reader takes every keyword, whether or not its format uses it. Repairs made
+# are noted in the frame's attrs["repairs"] (frames.Repairs).
 Reader = Callable[..., pd.DataFrame]
 # write(attributes, geometry or None, path, *, layer) -> None
 Writer = Callable[..., None]

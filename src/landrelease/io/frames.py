@@ -3,6 +3,7 @@
 A feature frame is a GeoDataFrame whose geometry column is named ``geometry``, whose index is
 0..n-1 in file order (row ``i`` is the file's ``i + 1``-th record, so errors say "row N" with
 N = index + 1), and whose text columns are ``object`` dtype holding ``str`` or ``None``.
+A reader that repaired rows (with ``repair=True``) notes them in ``attrs["repairs"]``.
 """
 
 from __future__ import annotations
@@ -14,7 +15,27 @@ import numpy as np
 import pandas as pd
 from pyproj import CRS
 
+from landrelease.domain.geometry import Problem
+
 WGS84 = CRS.from_epsg(4326)
+REPAIRS = "repairs"  # the attrs key of the Repairs a reader made
+
+
+class Repairs(tuple[Problem, ...]):
+    """The repairs made while reading a file, one Problem per repaired row (0-based).
+
+    Kept in a frame's ``attrs``, which pandas deep-copies on every operation: being an
+    unchangeable tuple of frozen records, a copy is the tuple itself (100,000 notes copied
+    would otherwise cost a second per operation).
+    """
+
+    def __deepcopy__(self, memo: dict[int, object]) -> Repairs:
+        return self
+
+
+def noted_repairs(frame: pd.DataFrame) -> Repairs:
+    """Return the repairs noted on `frame` by its reader (none if it made none)."""
+    return Repairs(frame.attrs.get(REPAIRS, ()))
 
 
 def feature_frame(frame: pd.DataFrame, crs: CRS | None = None) -> gpd.GeoDataFrame:

@@ -14,13 +14,22 @@ from landrelease.io.ogr import read_layer, write_layer
 
 
 def read_geojson(
-    path: Path, *, layer: str | None, crs: CRS | None, require_geometry: bool
+    path: Path,
+    *,
+    layer: str | None,
+    crs: CRS | None,
+    require_geometry: bool,
+    encoding: str | None,
+    repair: bool,
 ) -> pd.DataFrame:
     """Return the features of a GeoJSON file; without a ``crs`` member they are EPSG:4326.
 
-    Text that looks like a date stays text (GDAL would otherwise guess date fields).
+    Text that looks like a date stays text (GDAL would otherwise guess date fields). GeoJSON
+    is UTF-8 (RFC 8259), but files saved by older tools may not be: `encoding` names theirs.
+    A polygon ring whose last position differs from its first is refused, naming the row,
+    or closed if `repair` (see `read_layer`).
     """
-    return read_layer(path, DATE_AS_STRING="YES")
+    return read_layer(path, encoding=encoding, repair=repair, DATE_AS_STRING="YES")
 
 
 def write_geojson(

@@ -10,9 +10,19 @@ from pyproj import CRS
 
 
 def read_geoparquet(
-    path: Path, *, layer: str | None, crs: CRS | None, require_geometry: bool
+    path: Path,
+    *,
+    layer: str | None,
+    crs: CRS | None,
+    require_geometry: bool,
+    encoding: str | None,
+    repair: bool,
 ) -> pd.DataFrame:
-    """Return the rows of a GeoParquet file; a Parquet file without geo metadata is a table."""
+    """Return the rows of a GeoParquet file; a Parquet file without geo metadata is a table.
+
+    Parquet text is UTF-8 and its geometry WKB that writers have already built, so neither
+    `encoding` nor `repair` is used.
+    """
     try:
         return gpd.read_parquet(path)
     except ValueError as error:

@@ -34,24 +34,41 @@ GEOMETRY_FAMILIES = {
 
 
 def read_shapefile(
-    path: Path, *, layer: str | None, crs: CRS | None, require_geometry: bool
+    path: Path,
+    *,
+    layer: str | None,
+    crs: CRS | None,
+    require_geometry: bool,
+    encoding: str | None,
+    repair: bool,
 ) -> pd.DataFrame:
-    """Return the features of a plain Shapefile; its .dbf must lie beside it."""
+    """Return the features of a plain Shapefile; its .dbf must lie beside it.
+
+    `encoding` is that of the .dbf text; without it, the .cpg (or the .dbf's language byte)
+    says, else UTF-8 is expected and other bytes raise InputFileError naming the row.
+    """
     if not _sibling(path, ".dbf"):
         raise InputFileError(
             f"{path}: no {path.stem}.dbf beside it; a Shapefile needs its .shp, .shx and .dbf "
             "parts in one folder (or zip them and import the .zip)"
         )
-    return read_layer(path)
+    return read_layer(path, encoding=encoding, repair=repair)
 
 
 def read_zipped_shapefile(
-    path: Path, *, layer: str | None, crs: CRS | None, require_geometry: bool
+    path: Path,
+    *,
+    layer: str | None,
+    crs: CRS | None,
+    require_geometry: bool,
+    encoding: str | None,
+    repair: bool,
 ) -> pd.DataFrame:
     """Return the features of the Shapefile inside a zip (in any subfolder).
 
     A zip holding several Shapefiles needs `layer` (a .shp name without extension); a zip
-    holding only a .dbf is an attribute table.
+    holding only a .dbf is an attribute table. `encoding` is as for `read_shapefile`: a
+    cp1251 .dbf without .cpg, common in Ukraine, needs ``encoding="cp1251"``.
     """
     try:
         with zipfile.ZipFile(path) as archive:
@@ -61,7 +78,12 @@ def read_zipped_shapefile(
             f"{path}: not a readable zip file ({error}); it may be truncated, zip it again"
         ) from error
     member = _choose_member(path, names, layer)
-    return read_layer(f"/vsizip/{path.resolve().as_posix()}/{member}")
+    return read_layer(
+        path,
+        source=f"/vsizip/{path.resolve().as_posix()}/{member}",
+        encoding=encoding,
+        repair=repair,
+    )
 
 
 def _choose_member(path: Path, names: list[str], layer: str | None) -> str:

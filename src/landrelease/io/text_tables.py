@@ -15,6 +15,9 @@ import shapely
 from pyproj import CRS
 
 from landrelease.domain.errors import InputFileError
+from landrelease.domain.geometry import Problem
+from landrelease.io.frames import REPAIRS, Repairs
+from landrelease.io.rings import closed_message, unclosed_rings_in_wkt
 
 WKT_COLUMNS = ("geometry", "wkt", "geom", "the_geom")
 LATITUDE_COLUMNS = ("lat", "latitude", "y")
@@ -25,7 +28,7 @@ WKT_DECIMALS = 25
 
 
 def features_from_text(
-    table: pd.DataFrame, path: Path, *, crs: CRS, require_geometry: bool
+    table: pd.DataFrame, path: Path, *, crs: CRS, require_geometry: bool, repair: bool = False
 ) -> gpd.GeoDataFrame:
     """Return the features of a text table, their geometry parsed from its geometry columns.
 
@@ -34,14 +37,17 @@ def features_from_text(
     ``y``) and a longitude column (``lon``, ``lng``, ``long``, ``longitude``, ``x``); those
     columns are dropped. A row whose geometry cells are empty gets None. A table with
     neither raises InputFileError unless `require_geometry` is False (an attribute table,
-    whose geometry is then all None). Numbers may use a decimal comma ("49,5").
+    whose geometry is then all None). Numbers may use a decimal comma ("49,5"). A polygon
+    ring whose last position differs from its first raises InputFileError naming the row and
+    the ring, or, with `repair`, is closed and noted as `Repairs` in ``attrs["repairs"]``.
     """
     by_lower = {str(name).strip().lower(): name for name in table.columns}
     wkt = _first_present(by_lower, WKT_COLUMNS)
     latitude = _first_present(by_lower, LATITUDE_COLUMNS)
     longitude = _first_present(by_lower, LONGITUDE_COLUMNS)
+    repairs: list[Problem] = []
     if wkt is not None:
-        geometry = _parse_wkt(table[wkt], path)
+        geometry = _parse_wkt(table[wkt], path, repairs if repair else None)
         used = [wkt]
     elif latitude is not None and longitude is not None:
         geometry = _parse_points(table[latitude], table[longitude], path)
@@ -55,7 +61,10 @@ def features_from_text(
             "'lat' and 'lon' columns in decimal degrees"
         )
     attributes = table.drop(columns=used).reset_index(drop=True)
-    return gpd.GeoDataFrame(attributes, geometry=gpd.GeoSeries(geometry, crs=crs))
+    features = gpd.GeoDataFrame(attributes, geometry=gpd.GeoSeries(geometry, crs=crs))
+    if repairs:
+        features.attrs[REPAIRS] = Repairs(repairs)
+    return features
 
 
 def _first_present(by_lower: dict[str, object], names: tuple[str, ...]) -> object | None:
@@ -69,19 +78,36 @@ def _blank(column: pd.Series) -> np.ndarray:
     return column.isna().to_numpy() | (stripped == "").to_numpy()
 
 
-def _parse_wkt(column: pd.Series, path: Path) -> np.ndarray:
-    """Return the geometries written as WKT in `column`; raise naming the first bad row."""
+def _parse_wkt(column: pd.Series, path: Path, repairs: list[Problem] | None) -> np.ndarray:
+    """Return the geometries written as WKT in `column`; raise naming the first bad row.
+
+    Open polygon rings are closed if `repairs` is a list (each such row is noted in it).
+    """
     blank = _blank(column)
-    text = np.where(blank, None, column.to_numpy(dtype=object))
+    text = column.to_numpy(dtype=object, copy=True)
+    text[blank] = None
     geometry = shapely.from_wkt(text, on_invalid="ignore")
     bad = np.flatnonzero(~blank & shapely.is_missing(geometry))
+    found = {int(row): unclosed_rings_in_wkt(str(text[row])) for row in bad}
+    if repairs is not None:
+        mendable = [row for row, rings in found.items() if rings.mendable]
+        closed = shapely.from_wkt(text[mendable], on_invalid="fix")
+        for row, geom in zip(mendable, closed, strict=True):
+            if geom is not None:
+                geometry[row] = geom
+                repairs.append(Problem(row, "geometry", closed_message(found[row].closable)))
+        bad = np.flatnonzero(~blank & shapely.is_missing(geometry))
     if bad.size:
-        row = int(bad[0])
-        raise InputFileError(
-            f"{path}: row {row + 1}, column {column.name!r}: cannot read "
-            f"{_excerpt(text[row])} as WKT ({bad.size} such row(s)); write geometries as WKT "
-            "such as 'POLYGON ((36.2 49.9, 36.3 49.9, 36.3 50.0, 36.2 49.9))'"
-        )
+        first = int(bad[0])
+        open_rows = sum(1 for row in bad.tolist() if found[row].closable)
+        said = found[first].refusal(open_rows - 1)
+        if said is None:
+            said = (
+                f"cannot read {_excerpt(text[first])} as WKT ({bad.size} such row(s)); write "
+                "geometries as WKT such as 'POLYGON ((36.2 49.9, 36.3 49.9, 36.3 50.0, "
+                "36.2 49.9))'"
+            )
+        raise InputFileError(f"{path}: row {first + 1}, column {column.name!r}: {said}")
     return geometry
 
 

@@ -31,9 +31,19 @@ SHEET_NAME_CHARACTERS = 31
 
 
 def read_xlsx(
-    path: Path, *, layer: str | None, crs: CRS | None, require_geometry: bool
+    path: Path,
+    *,
+    layer: str | None,
+    crs: CRS | None,
+    require_geometry: bool,
+    encoding: str | None,
+    repair: bool,
 ) -> pd.DataFrame:
-    """Return the rows of sheet `layer` (default: the first) as text features in `crs`."""
+    """Return the rows of sheet `layer` (default: the first) as text features in `crs`.
+
+    The XML inside a workbook declares its own encoding, so `encoding` is not used; `repair`
+    closes open polygon rings in WKT cells (see `features_from_text`).
+    """
     workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
     try:
         if layer is not None and layer not in workbook.sheetnames:
@@ -55,7 +65,9 @@ def read_xlsx(
     keep = [name is not None or table[j].notna().any() for j, name in enumerate(header)]
     table.columns = [name or f"column_{j + 1}" for j, name in enumerate(header)]
     table = table.loc[:, keep]
-    return features_from_text(table, path, crs=crs or WGS84, require_geometry=require_geometry)
+    return features_from_text(
+        table, path, crs=crs or WGS84, require_geometry=require_geometry, repair=repair
+    )
 
 
 def _pad(row: list[str | None], width: int) -> list[str | None]:
