@@ -5,15 +5,17 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import orjson
 import typer
 from rich.cells import cell_len
 from rich.console import Console, JustifyMethod, OverflowMethod
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
 
 console = Console()
 err_console = Console(stderr=True)
@@ -63,6 +65,8 @@ def print_json(value: Any) -> None:
 
 
 def progress_bar() -> Progress:
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
     """Return the progress bar of long commands: on stderr, shown only on a terminal."""
     return Progress(
         TextColumn("{task.description}"),

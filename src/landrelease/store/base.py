@@ -15,6 +15,8 @@ from landrelease.domain.records import RecordKind
 
 Columns = dict[str, Any]  # column name -> list of values; "geometry" -> np.ndarray of shapely
 
+GEOM = "geom"  # the geometry column of every feature table
+
 
 def now_utc() -> str:
     """Return the current time as the audit trail writes it (UTC, ISO 8601, milliseconds)."""

@@ -13,11 +13,22 @@ import numpy as np
 import shapely
 
 from landrelease.domain.records import KINDS, RecordKind
-from landrelease.store.schema import GEOM, GPKG_TYPES
+from landrelease.store.base import GEOM
 
 APPLICATION_ID = 0x47504B47  # "GPKG"
 USER_VERSION = 10300  # GeoPackage 1.3.0
 SRS_ID = 4326
+
+# GeoPackage column type names (GeoPackage 1.3, table 1).
+GPKG_TYPES = {
+    "text": "TEXT",
+    "code": "TEXT",
+    "codes": "TEXT",
+    "date": "DATE",
+    "int": "INTEGER",
+    "float": "DOUBLE",
+    "bool": "BOOLEAN",
+}
 
 _WGS84_WKT = (
     'GEOGCS["WGS 84",DATUM["WGS_1984",SPHEROID["WGS 84",6378137,298.257223563,'

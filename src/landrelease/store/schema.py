@@ -19,10 +19,9 @@ from sqlalchemy import (
 )
 
 from landrelease.domain.records import KINDS, FieldSpec, RecordKind
+from landrelease.store.base import GEOM
 
 metadata = MetaData()
-
-GEOM = "geom"
 
 _SQL_TYPES = {
     "text": Text,
@@ -32,17 +31,6 @@ _SQL_TYPES = {
     "int": Integer,
     "float": Float,
     "bool": Boolean,
-}
-
-# GeoPackage column type names (GeoPackage 1.3, table 1).
-GPKG_TYPES = {
-    "text": "TEXT",
-    "code": "TEXT",
-    "codes": "TEXT",
-    "date": "DATE",
-    "int": "INTEGER",
-    "float": "DOUBLE",
-    "bool": "BOOLEAN",
 }
 
 

@@ -17,9 +17,6 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import orjson
 import shapely
-from sqlalchemy import Connection, Engine, create_engine, event
-from sqlalchemy.exc import DBAPIError, IntegrityError
-from sqlalchemy.pool import QueuePool
 
 from landrelease.domain.errors import (
     ConflictError,
@@ -33,11 +30,12 @@ from landrelease.domain.errors import (
 )
 from landrelease.domain.records import KINDS, RecordKind
 from landrelease.store import geopackage as gpkg
-from landrelease.store.base import Columns
-from landrelease.store.schema import GEOM
+from landrelease.store.base import GEOM, Columns
+from landrelease.store.connections import Connection, ConnectionPool, migration_connection
 
 if TYPE_CHECKING:
     from alembic.config import Config
+    from sqlalchemy import Connection as SAConnection
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 SCHEMA_HEAD = "0002"  # the newest migration; a test checks it against the migrations folder
@@ -46,7 +44,7 @@ BUSY_TIMEOUT_MS = 10_000  # how long a writer waits for another's write lock, by
 UNCHANGED: Any = object()  # update(): leave the geometry as it is
 
 
-def _alembic_config(conn: Connection) -> Config:
+def _alembic_config(conn: SAConnection) -> Config:
     from alembic.config import Config
 
     cfg = Config()
@@ -64,9 +62,9 @@ class SqliteStore:
 
     backend = "sqlite"
 
-    def __init__(self, path: Path, engine: Engine, *, readonly: bool = False) -> None:
+    def __init__(self, path: Path, pool: ConnectionPool, *, readonly: bool = False) -> None:
         self.path = path
-        self.engine = engine
+        self.pool = pool
         self.readonly = readonly
 
     # -- opening -------------------------------------------------------------------------------
@@ -82,8 +80,7 @@ class SqliteStore:
                 f"{path}: cannot create a registry there: folder {path.parent} cannot be "
                 "written; choose a folder you can write to"
             )
-        engine = _engine(path, "ro" if readonly else "rwc")
-        store = cls(path, engine, readonly=readonly)
+        store = cls(path, _pool(path, "ro" if readonly else "rwc"), readonly=readonly)
         try:
             if readonly:
                 store = store._read_only_fallback()
@@ -92,7 +89,7 @@ class SqliteStore:
                 if not readonly:
                     store._restore_wal()
         except BaseException:
-            store.engine.dispose()
+            store.pool.dispose()
             raise
         return store
 
@@ -104,11 +101,11 @@ class SqliteStore:
         changes of a -wal file left beside it, which is said in a warning.
         """
         try:
-            with self.engine.connect() as conn:
+            with self.pool.connect() as conn:
                 conn.exec_driver_sql("SELECT count(*) FROM sqlite_master").scalar_one()
             return self
-        except (DBAPIError, sqlite3.Error):
-            self.engine.dispose()
+        except sqlite3.Error:
+            self.pool.dispose()
         wal = Path(f"{self.path}-wal")
         if wal.exists() and wal.stat().st_size > 0:
             warnings.warn(
@@ -116,18 +113,15 @@ class SqliteStore:
                 "it; they are not shown: open it once where it can be written to include them",
                 stacklevel=3,
             )
-        return SqliteStore(self.path, _engine(self.path, "immutable"), readonly=True)
+        return SqliteStore(self.path, _pool(self.path, "immutable"), readonly=True)
 
     def _migrate(self, *, new: bool) -> None:
         if new:
-            raw = self.engine.raw_connection()  # pragmas that must run outside a transaction
-            try:
-                raw.execute(f"PRAGMA application_id = {gpkg.APPLICATION_ID}")
-                raw.execute(f"PRAGMA user_version = {gpkg.USER_VERSION}")
-                raw.execute("PRAGMA journal_mode = WAL")
-            finally:
-                raw.close()
-        with self.engine.connect() as conn:
+            with self.pool.connect() as c:  # pragmas that must run outside a transaction
+                c.raw.execute(f"PRAGMA application_id = {gpkg.APPLICATION_ID}")
+                c.raw.execute(f"PRAGMA user_version = {gpkg.USER_VERSION}")
+                c.raw.execute("PRAGMA journal_mode = WAL")
+        with self.pool.connect() as conn:
             current = _schema_revision(conn)
             if current == SCHEMA_HEAD:
                 return
@@ -144,24 +138,21 @@ class SqliteStore:
                     f"{self.path}: this registry must be upgraded to the current schema, which "
                     "needs write access; copy it to a folder you can write to"
                 )
-            from alembic import command
+        from alembic import command
 
-            conn.info["begin"] = "BEGIN IMMEDIATE"
-            command.upgrade(_alembic_config(conn), "head")
-            conn.commit()
+        with migration_connection(self.pool) as sa_conn:
+            command.upgrade(_alembic_config(sa_conn), "head")
+            sa_conn.commit()
 
     def _restore_wal(self) -> None:
         """Put the file back in WAL mode if a killed bulk write left it in rollback mode."""
-        raw = self.engine.raw_connection()
-        try:
-            mode = raw.execute("PRAGMA journal_mode").fetchone()[0]
+        with self.pool.connect() as conn:
+            mode = conn.raw.execute("PRAGMA journal_mode").fetchone()[0]
             if str(mode).lower() != "wal":
-                _set_journal(raw.driver_connection, "wal", wait=True)
-        finally:
-            raw.close()
+                _set_journal(conn.raw, "wal", wait=True)
 
     def close(self) -> None:
-        self.engine.dispose()
+        self.pool.dispose()
 
     # -- transactions --------------------------------------------------------------------------
 
@@ -185,13 +176,12 @@ class SqliteStore:
             )
         with self._translated():
             if bulk:
-                self.engine.dispose()  # close idle pooled connections: they would block the switch
-            with self.engine.connect() as conn:
-                raw = conn.connection.driver_connection
+                self.pool.dispose()  # close idle pooled connections: they would block the switch
+            with self.pool.connect() as conn:
+                raw = conn.raw
                 switched = bulk and _set_journal(raw, "delete", wait=False)
                 try:
-                    conn.info["begin"] = "BEGIN IMMEDIATE"
-                    with conn.begin(), self._writer_note(note):
+                    with conn.begin("BEGIN IMMEDIATE"), self._writer_note(note):
                         yield conn
                 finally:
                     if switched:
@@ -200,10 +190,8 @@ class SqliteStore:
     @contextmanager
     def reading(self) -> Iterator[Connection]:
         """Yield a connection for a consistent read (one snapshot)."""
-        with self._translated(), self.engine.connect() as conn:
-            conn.info["begin"] = "BEGIN"
-            with conn.begin():
-                yield conn
+        with self._translated(), self.pool.connect() as conn, conn.begin():
+            yield conn
 
     @contextmanager
     def _writer_note(self, note: str | None) -> Iterator[None]:
@@ -236,7 +224,7 @@ class SqliteStore:
         """Turn SQLite's errors about the file (busy, read-only, damaged) into our own."""
         try:
             yield
-        except (DBAPIError, sqlite3.Error) as exc:
+        except Exception as exc:  # sqlite3's, or SQLAlchemy's around them (migrations)
             error = self._file_error(exc)
             if error is None:
                 raise
@@ -497,7 +485,7 @@ class SqliteStore:
             conn.exec_driver_sql(
                 f"INSERT INTO {table} ({', '.join(all_names)}) VALUES ({marks})", rows
             )
-        except IntegrityError as exc:  # checked before, so another writer got in between
+        except sqlite3.IntegrityError as exc:  # checked before: another writer got in between
             self._refuse_duplicate(conn, kind, exc, data.get("geom_key"), first)
             raise ConflictError(
                 f"{kind.name}: a record with one of these refs was added by someone else while "
@@ -534,7 +522,7 @@ class SqliteStore:
         for sql in rebuild:
             try:
                 conn.exec_driver_sql(sql)
-            except IntegrityError as exc:  # a unique index over the batch's own rows
+            except sqlite3.IntegrityError as exc:  # a unique index over the batch's own rows
                 self._refuse_duplicate(conn, kind, exc, data.get("geom_key"), first)
                 raise
         self._touch(conn, kind, at)
@@ -543,7 +531,7 @@ class SqliteStore:
         self,
         conn: Connection,
         kind: RecordKind,
-        exc: IntegrityError,
+        exc: sqlite3.IntegrityError,
         keys: Sequence[int | None] | None,
         first: int,
     ) -> None:
@@ -552,7 +540,7 @@ class SqliteStore:
         The batch was checked against the stored keys before its write began, so a stored
         row with one of its keys was written by another writer in between.
         """
-        if "geom_key" not in str(exc.orig) or not keys:
+        if "geom_key" not in str(exc) or not keys:
             return
         wanted = [k for k in keys if k is not None]
         for i in range(0, len(wanted), 500):
@@ -594,8 +582,8 @@ class SqliteStore:
                 f"UPDATE {kind.table} SET {', '.join(sets)} WHERE ref = ? AND version = ?",
                 (*params, ref, expected_version),
             )
-        except IntegrityError as exc:
-            if "geom_key" not in str(exc.orig):
+        except sqlite3.IntegrityError as exc:
+            if "geom_key" not in str(exc):
                 raise
             other = conn.exec_driver_sql(
                 f"SELECT ref FROM {kind.table} WHERE geom_key = ? AND ref != ?",
@@ -775,19 +763,10 @@ def _writable(path: Path) -> bool:
     return folder and (not path.exists() or os.access(path, os.W_OK))
 
 
-def _engine(path: Path, mode: str) -> Engine:
-    """Return an engine on the file: `mode` rwc (read, write, create), ro or immutable."""
+def _pool(path: Path, mode: str) -> ConnectionPool:
+    """Return a connection pool on the file: `mode` rwc (read, write, create), ro or immutable."""
     query = "mode=ro&immutable=1" if mode == "immutable" else f"mode={mode}"
-    uri = f"file:{urllib.parse.quote(str(path.absolute()))}?{query}"
-
-    def connect() -> sqlite3.Connection:
-        return sqlite3.connect(uri, uri=True, check_same_thread=False)
-
-    engine = create_engine(
-        "sqlite://", creator=connect, poolclass=QueuePool, pool_size=2, max_overflow=8
-    )
-    _configure(engine)
-    return engine
+    return ConnectionPool(f"file:{urllib.parse.quote(str(path.absolute()))}?{query}", _setup)
 
 
 def _schema_revision(conn: Connection) -> str | None:
@@ -816,22 +795,14 @@ def _alive(note: dict[str, Any]) -> bool:
     return True
 
 
-def _configure(engine: Engine) -> None:
-    @event.listens_for(engine, "connect")
-    def _connect(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
-        dbapi_conn.isolation_level = None  # we issue BEGIN ourselves (see "begin" below)
-        gpkg.register_functions(dbapi_conn)
-        cur = dbapi_conn.cursor()
-        cur.execute(f"PRAGMA busy_timeout = {busy_timeout_ms()}")
-        cur.execute("PRAGMA synchronous = NORMAL")
-        cur.execute("PRAGMA mmap_size = 268435456")
-        cur.execute("PRAGMA cache_size = -131072")  # 128 MiB: bulk index builds stay in memory
-        cur.execute("PRAGMA foreign_keys = ON")
-        cur.close()
-
-    @event.listens_for(engine, "begin")
-    def _begin(conn: Connection) -> None:
-        conn.exec_driver_sql(conn.info.get("begin", "BEGIN"))
+def _setup(raw: sqlite3.Connection) -> None:
+    """Prepare a new connection: the GeoPackage functions, the busy wait, the cache."""
+    gpkg.register_functions(raw)
+    raw.execute(f"PRAGMA busy_timeout = {busy_timeout_ms()}")
+    raw.execute("PRAGMA synchronous = NORMAL")
+    raw.execute("PRAGMA mmap_size = 268435456")
+    raw.execute("PRAGMA cache_size = -131072")  # 128 MiB: bulk index builds stay in memory
+    raw.execute("PRAGMA foreign_keys = ON")
 
 
 __all__ = ["KINDS", "SqliteStore"]
