@@ -396,14 +396,13 @@ class SqliteStore:
 
     def audit_rows(self, ref: str, kind: RecordKind | None = None) -> list[dict[str, Any]]:
         """Return every audited version of a record, oldest first."""
+        # Naming the kinds lets SQLite seek the (kind, ref, version) index, not scan it.
+        kinds = [kind.name] if kind is not None else list(KINDS)
         sql = (
             "SELECT kind, ref, version, action, at, actor, reason, batch, state, geom_wkb "
-            "FROM audit_trail WHERE ref = ?"
+            f"FROM audit_trail WHERE kind IN ({','.join('?' * len(kinds))}) AND ref = ?"
         )
-        params: tuple = (ref,)
-        if kind is not None:
-            sql += " AND kind = ?"
-            params += (kind.name,)
+        params: tuple = (*kinds, ref)
         with self.reading() as conn:
             rows = conn.exec_driver_sql(sql + " ORDER BY version", params).fetchall()
         keys = ("kind", "ref", "version", "action", "at", "actor", "reason", "batch")
