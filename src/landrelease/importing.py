@@ -289,7 +289,7 @@ class Importer:
         at = now_utc()
         if keep_status and kind is HAZARDS:
             reason = (reason + "; " if reason else "") + "statuses kept as recorded by the source"
-        note = f"an import of {Path(source).name} by {actor}"
+        note = f"an import{'' if source == 'api' else ' of ' + Path(source).name} by {actor}"
         with self.store.transaction(bulk=len(cols["ref"]) > BULK_ROWS, note=note) as conn:
             cols["ref"] = self._assign_refs(kind, cols, conn)
             self.store.insert(
