@@ -109,19 +109,16 @@ def snapshot(db_path: Path | str) -> dict[str, Any]:
 
 
 def table_counts(db_path: Path | str) -> dict[str, int]:
-    """Return the number of rows of each record table and of the audit trail."""
+    """Return the number of rows of each record table, of all their earlier versions
+    ("history") and of the import batches."""
+    tables = ("hazard_areas", "contamination_events", "activities", "items", "accidents")
     conn = sqlite3.connect(str(db_path))
     try:
-        return {
-            t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
-            for t in (
-                "hazard_areas",
-                "contamination_events",
-                "activities",
-                "items",
-                "accidents",
-                "audit_trail",
-            )
-        }
+        out = {t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in tables}
+        out["history"] = sum(
+            conn.execute(f"SELECT count(*) FROM {t}_history").fetchone()[0] for t in tables
+        )
+        out["batches"] = conn.execute("SELECT count(*) FROM landrelease_batches").fetchone()[0]
+        return out
     finally:
         conn.close()

@@ -184,7 +184,12 @@ def test_hazards_show_json_has_every_field(run_cli: Any, listing: dict[str, Any]
     code, out, err = run_cli(["hazards", "show", ref, "--json", "--db", listing["path"]])
     assert code == 0, err
     data = json.loads(out)
-    assert set(data) == set(HAZARDS.field_names) | {"geometry"}
+    assert set(data) == set(HAZARDS.field_names) | {
+        "geometry",
+        "changed_at",
+        "changed_by",
+        "needs_check",
+    }
     assert data["ref"] == ref and data["version"] == 1
     assert data["geometry"]["type"] == "MultiPolygon"
     shape = shapely.geometry.shape(data["geometry"])

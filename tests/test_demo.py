@@ -82,7 +82,13 @@ def test_every_record_says_so_somewhere_and_every_audit_row_too(demo: dict[str, 
         for row in frame.drop(columns="geometry").itertuples(index=False):
             assert "synthetic demo" in " ".join(map(str, row)), (kind, row)
     conn = sqlite3.connect(str(demo["path"]))
-    rows = conn.execute("SELECT actor, reason FROM audit_trail").fetchall()
+    rows = [
+        r
+        for t in ("hazard_areas", "contamination_events", "activities", "items", "accidents")
+        for r in conn.execute(f"SELECT changed_by, change_reason FROM {t}").fetchall()
+        + conn.execute(f"SELECT changed_by, change_reason FROM {t}_history").fetchall()
+    ]
+    rows += conn.execute("SELECT actor, reason FROM landrelease_batches").fetchall()
     settings = dict(conn.execute("SELECT key, value FROM landrelease_settings").fetchall())
     conn.close()
     assert {a for a, _ in rows} == {"synthetic-demo"}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -218,33 +217,40 @@ def test_a_stale_version_is_a_conflict_and_changes_nothing(
     assert changed.version == 3 and changed.name == "renamed"
 
 
-# -- the audit trail ----------------------------------------------------------------------
+# -- history kept by the database ----------------------------------------------------------
 
 
 def _audit(path: Path, ref: str) -> list[tuple]:
-    conn = sqlite3.connect(str(path))
-    try:
-        return conn.execute(
-            "SELECT version, action, actor, reason, state, geom_wkb FROM audit_trail "
-            "WHERE ref = ? ORDER BY id",
-            (ref,),
-        ).fetchall()
-    finally:
-        conn.close()
+    """Return (version, action, actor, reason, state JSON, WKB) of every version, oldest first,
+    as the file holds them: history rows, then the current row."""
+    with Registry.open(path) as reg:
+        versions = reg.store.versions(ref)
+    return [
+        (
+            v["version"],
+            v["action"],
+            v["actor"],
+            v["reason"],
+            json.dumps(v["state"]),
+            None if v["geometry"] is None else shapely.to_wkb(v["geometry"]),
+        )
+        for v in versions
+    ]
 
 
-def test_every_write_appends_to_the_audit_trail(
+def test_every_write_keeps_the_version_it_replaces(
     reg: Registry, registry_path: Path, refs: dict[str, str]
 ) -> None:
     area = refs["kyiv"]
-    counts = table_counts(registry_path)["audit_trail"]
+    counts = table_counts(registry_path)["history"]
     reg.add_records("hazards", [hazard(40), hazard(41)], actor="a")
     reg.update_record("hazards", area, {"notes": "fenced"}, actor="b", reason="site visit")
     reg.set_status(area, "confirmed", actor="c", reason="PMN-2 seen")
     reg.revert(area, 1, actor="d", reason="wrong area")
     with pytest.raises(IllegalTransition):
         reg.set_status(area, "released", actor="e")
-    assert table_counts(registry_path)["audit_trail"] == counts + 5
+    # the 2 new areas are their rows (version 1); 3 changes put 3 versions into history
+    assert table_counts(registry_path)["history"] == counts + 3
     rows = _audit(registry_path, area)
     assert [(v, a, who) for v, a, who, *_ in rows] == [
         (1, "create", "tester"),

@@ -7,6 +7,7 @@ table by table (`snapshot`) before and after.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import re
 import sqlite3
 from collections.abc import Callable
@@ -362,7 +363,8 @@ def test_skip_invalid_lands_the_good_and_writes_each_bad_with_its_reason(
         assert good3["contamination"] == "cmr;uxo"
     after = table_counts(registry_path)
     assert after["hazard_areas"] == counts["hazard_areas"] + 3
-    assert after["audit_trail"] == counts["audit_trail"] + 3
+    assert after["history"] == counts["history"]  # new records are their rows
+    assert after["batches"] == counts["batches"] + 1
 
     bad = pd.read_csv(rejects) if ext == ".csv" else pyogrio.read_dataframe(rejects)
     assert list(bad["row"]) == [2, 3, 5, 7]
@@ -531,11 +533,17 @@ def test_an_import_is_audited_with_actor_reason_and_source(
     assert code == 0, err
     conn = sqlite3.connect(str(registry_path))
     rows = conn.execute(
-        "SELECT a.action, a.version, a.actor, a.reason, a.batch, h.version FROM audit_trail a "
-        "JOIN hazard_areas h ON h.ref = a.ref WHERE h.name IN ('test area 95', 'test area 96')"
+        "SELECT h.change_action, h.version, h.changed_by, h.change_reason, b.source, b.actor, "
+        "b.reason, b.records, b.sha256 FROM hazard_areas h JOIN landrelease_batches b "
+        "ON b.id = h.batch_id WHERE h.name IN ('test area 95', 'test area 96')"
     ).fetchall()
     conn.close()
-    assert rows == [("create", 1, "tester", "NTS report 7", str(src), 1)] * 2
+    digest = hashlib.sha256(src.read_bytes()).hexdigest()
+    assert (
+        rows
+        == [("create", 1, "tester", "NTS report 7", str(src), "tester", "NTS report 7", 2, digest)]
+        * 2
+    )
 
 
 def test_imported_polygons_are_stored_as_multipolygons_with_their_area(
@@ -653,13 +661,14 @@ def test_a_large_batch_lands_whole_indexed_and_audited(empty_reg: Registry, tmp_
     try:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert conn.execute("SELECT rtreecheck('rtree_hazard_areas_geom')").fetchone()[0] == "ok"
-        audit = conn.execute(
-            "SELECT count(*), count(DISTINCT ref), min(version), max(version) FROM audit_trail"
+        stamps = conn.execute(
+            "SELECT count(*), count(DISTINCT ref), min(version), max(version), "
+            "count(DISTINCT batch_id), count(changed_by) FROM hazard_areas"
         ).fetchone()
-        assert audit == (10_050, 10_050, 1, 1)
+        assert stamps == (10_050, 10_050, 1, 1, 1, 10_050)
+        assert conn.execute("SELECT count(*) FROM hazard_areas_history").fetchone()[0] == 0
         indexes = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='index'")}
         assert {"ix_hazard_areas_status", "ux_hazard_areas_geom_key"} <= indexes
-        assert "ux_audit_kind_ref_version" in indexes
     finally:
         conn.close()
     # the rows read back as they were given, in any order

@@ -19,14 +19,10 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
-from landrelease.domain import lifecycle
+from landrelease.checking import gather, stored_refs
+from landrelease.domain.checks import IMPORT, Batch, checks_for, findings, warnings
 from landrelease.domain.codes import HazardType, Status
-from landrelease.domain.errors import (
-    DuplicateGeometry,
-    IllegalTransition,
-    InputFileError,
-    ValidationError,
-)
+from landrelease.domain.errors import DuplicateGeometry, InputFileError, ValidationError
 from landrelease.domain.geometry import (
     Country,
     GeometryReport,
@@ -38,20 +34,8 @@ from landrelease.domain.geometry import (
     overlaps,
     usable_geometries,
 )
-from landrelease.domain.records import (
-    ACCIDENTS,
-    ACTIVITIES,
-    EVENTS,
-    HAZARDS,
-    ITEMS,
-    KINDS,
-    RecordKind,
-)
-from landrelease.domain.validate import (
-    check_activity_dates,
-    check_event_ranges,
-    prepare_columns,
-)
+from landrelease.domain.records import HAZARDS, RecordKind
+from landrelease.domain.validate import prepare_columns
 from landrelease.store import Columns, Store, now_utc
 
 Progress = Callable[[str], None]
@@ -110,9 +94,11 @@ def _label(i: int, refs: Sequence[Any]) -> str:
 class Importer:
     """Checks a batch against the domain rules and the stored records, then writes it."""
 
-    def __init__(self, store: Store, country: Country) -> None:
+    def __init__(self, store: Store, country: Country, *, sha256: str | None = None) -> None:
         self.store = store
         self.country = country
+        self.sha256 = sha256  # of the file imported, kept with the batch
+        self.rejected = 0
 
     @_gc_paused
     def run(
@@ -202,17 +188,20 @@ class Importer:
             # The shape checks finish before the write begins: the write lock is held only
             # for the write (a polygon of a million vertices takes a minute to check).
             problems += settle()
+            # Then the checks over the batch and against the stored records (domain.checks):
+            # what they need of the store is read in one snapshot.
             with self.store.reading() as conn:
-                problems += self._cross_checks(kind, cols, conn, keep_status=keep_status)
-                report.warnings += [
-                    f"{_label(p.row, given)}: {p.message}"
-                    for p in self._far_from_area(kind, cols, conn)
-                ]
+                stored = gather(self.store, conn, kind, cols, checks_for(kind, IMPORT))
                 near = (
                     self._stored_near(usable, conn)
                     if kind is HAZARDS and usable is not None
                     else None
                 )
+            batch = Batch(kind, cols, stored, keep_status=keep_status)
+            problems += [p for _, p in findings(batch, IMPORT)]
+            report.warnings += [
+                f"{_label(p.row, given)}: {p.message}" for p in warnings(batch, IMPORT)
+            ]
             # Overlaps are only warned of: they are looked for on a worker while the rows are
             # written (the main thread then waits in SQLite, mostly), and waited for once the
             # write has committed.
@@ -230,7 +219,7 @@ class Importer:
                 assert skip_invalid is not None
                 bad = sorted({p.row for p in problems})
                 self._write_rejects(gdf, problems, skip_invalid)
-                report.rejected = len(bad)
+                report.rejected = self.rejected = len(bad)
                 report.rejected_file = str(skip_invalid)
                 cols = _take(cols, np.setdiff1d(np.arange(n), bad))
 
@@ -292,6 +281,17 @@ class Importer:
         note = f"an import{'' if source == 'api' else ' of ' + Path(source).name} by {actor}"
         with self.store.transaction(bulk=len(cols["ref"]) > BULK_ROWS, note=note) as conn:
             cols["ref"] = self._assign_refs(kind, cols, conn)
+            batch = self.store.record_batch(
+                conn,
+                kind,
+                at=at,
+                actor=actor,
+                reason=reason,
+                source=source,
+                sha256=self.sha256,
+                records=len(cols["ref"]),
+                rejected=self.rejected,
+            )
             self.store.insert(
                 conn,
                 kind,
@@ -299,7 +299,7 @@ class Importer:
                 at=at,
                 actor=actor,
                 reason=reason,
-                batch=source,
+                batch=batch,
                 encoded=cols.get("_encoded"),
             )
 
@@ -395,153 +395,9 @@ class Importer:
             )
         return out
 
-    def _cross_checks(
-        self, kind: RecordKind, cols: Columns, conn: Any, *, keep_status: bool = False
-    ) -> list[Problem]:
-        problems: list[Problem] = []
-        refs = cols["ref"]
-        seen: dict[str, int] = {}
-        existing = self._all_refs(conn) if any(refs) else {}
-        for i, ref in enumerate(refs):
-            if ref is None:
-                continue
-            if ref in existing:
-                problems.append(
-                    Problem(i, "ref", f"ref {ref} is already in the registry ({existing[ref]})")
-                )
-            elif ref in seen:
-                problems.append(
-                    Problem(
-                        i,
-                        "ref",
-                        f"ref {ref} appears twice in this batch (rows {seen[ref] + 1} and {i + 1})",
-                    )
-                )
-            else:
-                seen[ref] = i
-        if kind is HAZARDS:
-            verdicts: dict[tuple[str, bool], str | None] = {}
-            for i, (status, evidence) in enumerate(
-                zip(cols["status"], cols["evidence"], strict=True)
-            ):
-                if status is None or keep_status:
-                    continue
-                case = (status, bool(evidence and evidence.strip()))
-                if case not in verdicts:
-                    try:
-                        lifecycle.check_new("", Status(status), evidence)
-                        verdicts[case] = None
-                    except IllegalTransition as exc:
-                        verdicts[case] = exc.needs
-                if verdicts[case] is not None:
-                    problems.append(
-                        Problem(
-                            i,
-                            "status",
-                            f"a new area cannot be {status!r}: {verdicts[case]} "
-                            "(to migrate records "
-                            "whose status was set in another system, import with --keep-status)",
-                        )
-                    )
-            keys = cols["geom_key"]
-            stored = self.store.refs_by_key(conn, [k for k in keys if k is not None])
-            first_seen: dict[int, int] = {}
-            for i, k in enumerate(keys):
-                if k is None:
-                    continue
-                if k in stored:
-                    problems.append(
-                        Problem(
-                            i,
-                            "geometry",
-                            "probable duplicate: the same geometry is already stored as "
-                            f"{stored[k]}",
-                        )
-                    )
-                elif k in first_seen:
-                    problems.append(
-                        Problem(
-                            i,
-                            "geometry",
-                            "probable duplicate: the same geometry as row "
-                            f"{first_seen[k] + 1} of this batch",
-                        )
-                    )
-                else:
-                    first_seen[k] = i
-        links = [("area_ref", HAZARDS, "hazard area"), ("activity_ref", ACTIVITIES, "activity")]
-        for name, target, what in links:
-            if name not in kind.field_names:
-                continue
-            known = self._existing_refs(target, {r for r in cols[name] if r}, conn)
-            problems += [
-                Problem(i, name, f"no {what} {r} in the registry")
-                for i, r in enumerate(cols[name])
-                if r and r not in known
-            ]
-        if kind is EVENTS:
-            problems += check_event_ranges(cols)
-            profiles = _profile_ids()
-            if profiles is not None:
-                for i, p in enumerate(cols["profile_id"]):
-                    if p and p not in profiles:
-                        problems.append(
-                            Problem(
-                                i,
-                                "profile_id",
-                                f"unknown device profile {p!r}; "
-                                "see 'landrelease residual profiles'",
-                            )
-                        )
-        if kind is ACTIVITIES:
-            problems += check_activity_dates(cols)
-        return problems
-
     def _all_refs(self, conn: Any) -> dict[str, str]:
         """Return every stored ref with its kind: a ref names one record in the registry."""
-        out: dict[str, str] = {}
-        for name, k in KINDS.items():
-            out.update(dict.fromkeys(self.store.column_values(k, "ref", conn), name))
-        return out
-
-    def _far_from_area(self, kind: RecordKind, cols: Columns, conn: Any) -> list[Problem]:
-        """Return a warning for each item or accident over 1 km from the area it names."""
-        if kind not in (ITEMS, ACCIDENTS):
-            return []
-        wanted = {r for r in cols["area_ref"] if r}
-        if not wanted:
-            return []
-        areas = self.store.select(HAZARDS, columns=["ref"], where={"ref": tuple(wanted)}, conn=conn)
-        shape_of = dict(zip(areas["ref"], areas["geometry"], strict=True))
-        rows = [
-            i
-            for i, (r, g) in enumerate(zip(cols["area_ref"], cols["geometry"], strict=True))
-            if r in shape_of and g is not None
-        ]
-        if not rows:
-            return []
-        points = np.array([cols["geometry"][i] for i in rows], dtype=object)
-        shapes = np.array([shape_of[cols["area_ref"][i]] for i in rows], dtype=object)
-        # Metres from degrees at the point's latitude: ample for a 1 km warning.
-        lat = np.radians(shapely.get_y(points))
-        nearest = shapely.shortest_line(points, shapes)
-        (x0, y0), (x1, y1) = (
-            shapely.get_coordinates(shapely.get_point(nearest, k)).T for k in (0, 1)
-        )
-        metres = np.hypot((x1 - x0) * 111_320 * np.cos(lat), (y1 - y0) * 110_574)
-        return [
-            Problem(i, "geometry", f"lies {m / 1000:.1f} km from its area {cols['area_ref'][i]}")
-            for i, m in zip(rows, metres.tolist(), strict=True)
-            if m > 1000
-        ]
-
-    def _existing_refs(self, kind: RecordKind, refs: set[str], conn: Any) -> set[str]:
-        if not refs:
-            return set()
-        found = self.store.select(
-            kind, columns=["ref"], where={"ref": tuple(refs)}, geometry=False, conn=conn
-        )
-        return set(found["ref"])
+        return stored_refs(self.store, conn)
 
     def _assign_refs(self, kind: RecordKind, cols: Columns, conn: Any) -> list[str]:
         refs = list(cols["ref"])
@@ -621,11 +477,3 @@ def _take(cols: Columns, index: np.ndarray) -> Columns:
             arr[:] = v  # one C loop; fancy indexing then beats a Python loop over the rows
             out[k] = arr[index].tolist()
     return out
-
-
-def _profile_ids() -> set[str] | None:
-    try:
-        from landrelease.residual.profiles import load_profiles
-    except ImportError:
-        return None
-    return set(load_profiles())

@@ -6,6 +6,7 @@ no rule of its own (the rules live in `domain/`).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 from collections.abc import Callable, Iterable, Sequence
@@ -21,10 +22,7 @@ from landrelease.domain.errors import NotFound, ValidationError
 from landrelease.domain.geometry import (
     COUNTRIES,
     Country,
-    area_m2,
-    check_geometries,
     geometry_keys,
-    promote_to_multi,
 )
 from landrelease.domain.records import (
     ACCIDENTS,
@@ -161,6 +159,7 @@ class Registry:
         step = progress or (lambda _s: None)
         step("reading")
         k = kind_named(kind)
+        digest = _sha256_soon(path)  # read beside the import, for its batch record
         gdf = read_features(
             path,
             layer=layer,
@@ -169,7 +168,7 @@ class Registry:
             encoding=encoding,
             repair=repair,
         )
-        return Importer(self.store, self.country).run(
+        return Importer(self.store, self.country, sha256=digest()).run(
             k,
             gdf,
             actor=actor,
@@ -245,6 +244,25 @@ class Registry:
     def hazard(self, ref: str) -> HazardArea:
         """Return one hazard area; raise NotFound if there is none."""
         return _to_record(HAZARDS, self.store.record(HAZARDS, ref))
+
+    def change_stamp(self, kind: str, ref: str) -> dict[str, Any]:
+        """Return who changed a record last, when, how, and whether it awaits a check.
+
+        `needs_check` is true for a record changed outside landrelease (QGIS, GDAL, SQL) and
+        not yet checked with `landrelease check`.
+        """
+        k = kind_named(kind)
+        cols = self.store.select(
+            k,
+            columns=["changed_at", "changed_by", "change_action", "needs_check"],
+            where={"ref": ref},
+            geometry=False,
+        )
+        if not cols["changed_at"]:
+            raise NotFound(f"{ref}: no record with this reference")
+        out = {c: v[0] for c, v in cols.items()}
+        out["needs_check"] = bool(out["needs_check"])
+        return out
 
     def record(self, kind: str, ref: str) -> Any:
         k = kind_named(kind)
@@ -431,38 +449,12 @@ class Registry:
                 raise ValidationError(
                     ref, name, f"{name} is not a field of {k.name} one can change"
                 )
-        if geometry is None and k.geometry_required:
-            raise ValidationError(ref, "geometry", f"{k.name} need a geometry")
-        import pandas as pd
+        from landrelease.checking import check_edit
 
-        from landrelease.domain.validate import prepare_columns
-
-        # The changed fields are checked with the stored ones beside them (a date may be in
-        # the future only for an activity that is not completed, say); only the changed
-        # fields (and the dates, when the status changes) can be at fault.
-        stored = self.store.record(k, ref)
-        row = {f: stored.get(f) for f in k.field_names if f not in SYSTEM_FIELDS}
-        row.update(changes)
-        prepared = prepare_columns(k, pd.DataFrame([row]))
-        at_fault = set(changes)
-        if "status" in changes:
-            at_fault |= {f.name for f in k.fields if f.kind == "date"}
-        bad = [p for p in prepared.problems if p.field in at_fault]
-        if bad:
-            raise ValidationError(ref, bad[0].field, bad[0].message)
-        values = {f: prepared.columns[f][0] for f in changes}
-        if geometry is not UNCHANGED and geometry is not None and k.geometry:
-            checked = check_geometries(np.array([geometry], dtype=object), k.geometry, self.country)
-            if checked.problems:
-                raise ValidationError(ref, "geometry", checked.problems[0].message)
-            geometry = (
-                promote_to_multi(checked.geometries)[0]
-                if k.geometry == "polygon"
-                else checked.geometries[0]  # 2D, as checked
-            )
-            if k is HAZARDS:
-                values["area_m2"] = float(area_m2(np.array([geometry]), self.country)[0])
-                values["geom_key"] = geometry_keys(np.array([geometry]))[0]
+        # Every check of an edit (domain.checks), on the stored row plus the changes: what
+        # the import refuses, the edit refuses, where the change is at fault.
+        edit = check_edit(self.store, self.country, k, ref, changes, geometry)
+        values, geometry = edit.values, edit.geometry
         with self.store.transaction() as conn:
             rec = self.store.record(k, ref, conn=conn)
             self.store.update(
@@ -485,7 +477,7 @@ class Registry:
 
     def history(self, ref: str) -> list[dict[str, Any]]:
         """Return every version of a record, oldest first, with what changed in each."""
-        rows = self.store.audit_rows(ref)
+        rows = self.store.versions(ref)
         if not rows:
             raise NotFound(f"{ref}: no record with this reference")
         out = []
@@ -516,7 +508,7 @@ class Registry:
 
     def revert(self, ref: str, to_version: int, *, actor: str, reason: str | None = None) -> Any:
         """Restore a record to an earlier version, as a new audited version; return the record."""
-        rows = self.store.audit_rows(ref)
+        rows = self.store.versions(ref)
         if not rows:
             raise NotFound(f"{ref}: no record with this reference")
         current = rows[-1]["version"]
@@ -535,6 +527,10 @@ class Registry:
         geom = target["geometry"]
         if kind is HAZARDS and geom is not None:
             values["geom_key"] = geometry_keys(np.array([geom]))[0]
+        from landrelease.checking import check_revert
+
+        # A correction, outside the lifecycle; but what it restores must still hold.
+        check_revert(self.store, self.country, kind, ref, to_version, values, geom)
         note = f"revert to version {to_version}" + (f": {reason}" if reason else "")
         with self.store.transaction() as conn:
             self.store.update(
@@ -561,6 +557,33 @@ class Registry:
         gdf = _frame(k, self.store.select(k))
         write_features(gdf, path)
         return len(gdf)
+
+
+def _sha256_soon(path: str | Path) -> Callable[[], str | None]:
+    """Start hashing a file on a thread; return a function that waits for its SHA-256."""
+    import hashlib
+    import threading
+
+    out: list[str | None] = [None]
+
+    def work() -> None:
+        try:
+            digest = hashlib.sha256()
+            with open(path, "rb") as fh:
+                for chunk in iter(lambda: fh.read(1 << 20), b""):
+                    digest.update(chunk)
+            out[0] = digest.hexdigest()
+        except OSError:
+            pass  # the reader says what is wrong with the file
+
+    thread = threading.Thread(target=work, daemon=True)
+    thread.start()
+
+    def result() -> str | None:
+        thread.join()
+        return out[0]
+
+    return result
 
 
 def _frame(kind: RecordKind, cols: Columns) -> gpd.GeoDataFrame:
@@ -594,7 +617,9 @@ def _to_record(kind: RecordKind, rec: dict[str, Any]) -> Any:
         v = rec.get(f.name)
         if v is not None:
             if f.kind == "date":
-                v = dt.date.fromisoformat(v)
+                # a date typed in QGIS may be any text: shown as it is (and flagged)
+                with contextlib.suppress(ValueError, TypeError):
+                    v = dt.date.fromisoformat(v)
             elif f.kind == "codes":
                 v = tuple(p for p in v.split(";") if p)
             elif f.kind == "bool":

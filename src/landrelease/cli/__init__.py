@@ -271,10 +271,22 @@ def hazards_show(
 
     with _open(db) as reg:
         data = record_dict(reg.hazard(ref))
+        stamp = reg.change_stamp("hazards", ref)
+    data.update(
+        changed_at=stamp["changed_at"],
+        changed_by=stamp["changed_by"],
+        needs_check=stamp["needs_check"],
+    )
     if json:
         print_json(data)
         return
     _show_record(data)
+    if stamp["needs_check"]:
+        console.print(
+            f"{ref} was edited outside landrelease, not checked: run 'landrelease check'",
+            style="yellow",
+            markup=False,
+        )
 
 
 def _show_record(data: dict[str, Any]) -> None:

@@ -16,10 +16,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from landrelease.domain import checks
 from landrelease.domain.codes import ActivityStatus, code_key
 from landrelease.domain.errors import LandreleaseError
 from landrelease.domain.geometry import Problem
-from landrelease.domain.records import ACTIVITIES, SYSTEM_FIELDS, FieldSpec, RecordKind
+from landrelease.domain.records import (
+    ACTIVITIES,
+    EVENTS,
+    SYSTEM_FIELDS,
+    FieldSpec,
+    RecordKind,
+)
 
 _TRUE = {"true", "t", "yes", "y", "1"}
 _FALSE = {"false", "f", "no", "n", "0"}
@@ -213,6 +220,7 @@ class Prepared:
     columns: dict[str, list[Any]]
     problems: list[Problem] = field(default_factory=list)
     ignored: list[str] = field(default_factory=list)
+    future: list[Problem] = field(default_factory=list)  # those of `problems` for future dates
 
 
 def prepare_columns(kind: RecordKind, frame: pd.DataFrame) -> Prepared:
@@ -287,13 +295,14 @@ def prepare_columns(kind: RecordKind, frame: pd.DataFrame) -> Prepared:
                 elif not spec.required:
                     values[i] = default
         out[spec.name] = values
-    problems += _future_dates(kind, out, future, now)
+    dated_later = _future_dates(kind, out, future, now)
+    problems += dated_later
     ignored = [
         str(c)
         for k, c in lower.items()
         if k not in SYSTEM_FIELDS and k not in {"fid", "id", "updated_at", "geom_key"}
     ]
-    return Prepared(out, problems, ignored)
+    return Prepared(out, problems, ignored, dated_later)
 
 
 def _future_dates(
@@ -316,32 +325,21 @@ def _future_dates(
 
 
 def check_event_ranges(columns: dict[str, list[Any]]) -> list[Problem]:
-    """Return problems with contamination events' low <= best <= high and date order."""
-    problems = []
-    lows, bests, highs = columns["quantity_low"], columns["quantity_best"], columns["quantity_high"]
-    for i, (lo, best, hi) in enumerate(zip(lows, bests, highs, strict=True)):
-        if best is None:
-            continue
-        if lo is not None and lo > best:
-            problems.append(
-                Problem(i, "quantity_low", f"quantity_low {lo} exceeds quantity_best {best}")
-            )
-        if hi is not None and hi < best:
-            problems.append(
-                Problem(i, "quantity_high", f"quantity_high {hi} is below quantity_best {best}")
-            )
-    for i, (a, b) in enumerate(zip(columns["emplaced_on"], columns["emplaced_until"], strict=True)):
-        if a and b and b < a:
-            problems.append(
-                Problem(i, "emplaced_until", f"emplaced_until {b} is before emplaced_on {a}")
-            )
-    return problems
+    """Return problems with contamination events' low <= best <= high and date order.
+
+    The three rules of `domain.checks` (quantity_low, quantity_high, emplaced dates) together.
+    """
+    batch = checks.Batch(EVENTS, columns)
+    return sorted(
+        [
+            *checks.quantity_low_within_best(batch),
+            *checks.quantity_high_within_best(batch),
+            *checks.emplaced_in_order(batch),
+        ],
+        key=lambda p: p.row,
+    )
 
 
 def check_activity_dates(columns: dict[str, list[Any]]) -> list[Problem]:
-    """Return problems where an activity ends before it starts."""
-    return [
-        Problem(i, "end_date", f"end_date {b} is before start_date {a}")
-        for i, (a, b) in enumerate(zip(columns["start_date"], columns["end_date"], strict=True))
-        if a and b and b < a
-    ]
+    """Return problems where an activity ends before it starts (one rule of `domain.checks`)."""
+    return checks.activity_dates_in_order(checks.Batch(ACTIVITIES, columns))

@@ -66,7 +66,9 @@ class Store(Protocol):
     def record(self, kind: RecordKind, ref: str, conn: Any = None) -> dict[str, Any]: ...
     def column_values(self, kind: RecordKind, column: str, conn: Any = None) -> set[Any]: ...
     def refs_by_key(self, conn: Any, keys: Sequence[int]) -> dict[int, str]: ...
-    def audit_rows(self, ref: str, kind: RecordKind | None = None) -> list[dict[str, Any]]: ...
+    def versions(self, ref: str) -> list[dict[str, Any]]:
+        """Every version of a record, oldest first (history rows, then the current row)."""
+        ...
     def count(self, kind: RecordKind) -> int: ...
     def counts_by(self, kind: RecordKind, column: str) -> dict[str, int]: ...
 
@@ -75,7 +77,20 @@ class Store(Protocol):
         thread)."""
         ...
 
-    # -- writes: each appends its audit rows in the same transaction --
+    # -- writes: the database keeps the history (earlier versions) itself --
+    def record_batch(
+        self,
+        conn: Any,
+        kind: RecordKind,
+        *,
+        at: str,
+        actor: str,
+        reason: str | None,
+        source: str | None,
+        sha256: str | None,
+        records: int,
+        rejected: int = 0,
+    ) -> int: ...
     def insert(
         self,
         conn: Any,
@@ -85,7 +100,7 @@ class Store(Protocol):
         at: str,
         actor: str,
         reason: str | None,
-        batch: str | None,
+        batch: int | None,
         encoded: Sequence[Any] | None = None,
     ) -> None: ...
     def update(
@@ -101,6 +116,7 @@ class Store(Protocol):
         at: str,
         actor: str,
         reason: str | None,
+        checked: bool = False,
     ) -> int: ...
 
 

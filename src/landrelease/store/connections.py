@@ -31,6 +31,10 @@ class Result:
     def rowcount(self) -> int:
         return self._cursor.rowcount
 
+    @property
+    def lastrowid(self) -> int | None:
+        return self._cursor.lastrowid
+
     def fetchone(self) -> Any:
         return self._cursor.fetchone()
 

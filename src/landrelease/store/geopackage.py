@@ -274,10 +274,17 @@ END"""
 
 
 def _rtree_ddl(table: str) -> list[str]:
+    return [
+        f"CREATE VIRTUAL TABLE {rtree_name(table)} USING rtree(id, minx, maxx, miny, maxy)",
+        *rtree_triggers(table),
+    ]
+
+
+def rtree_triggers(table: str) -> list[str]:
+    """Return the six triggers of the GeoPackage R-tree extension that keep it current."""
     rt, g = rtree_name(table), GEOM
     box = f"ST_MinX(NEW.{g}), ST_MaxX(NEW.{g}), ST_MinY(NEW.{g}), ST_MaxY(NEW.{g})"
     return [
-        f"CREATE VIRTUAL TABLE {rt} USING rtree(id, minx, maxx, miny, maxy)",
         rtree_insert_trigger(table),
         f"""CREATE TRIGGER {rt}_update1 AFTER UPDATE OF {g} ON {table}
 WHEN OLD.fid = NEW.fid AND (NEW.{g} NOTNULL AND NOT ST_IsEmpty(NEW.{g}))

@@ -30,6 +30,7 @@ from landrelease.domain.errors import (
 )
 from landrelease.domain.records import KINDS, RecordKind
 from landrelease.store import geopackage as gpkg
+from landrelease.store import history
 from landrelease.store.base import GEOM, Columns
 from landrelease.store.connections import Connection, ConnectionPool, migration_connection
 
@@ -38,7 +39,7 @@ if TYPE_CHECKING:
     from sqlalchemy import Connection as SAConnection
 
 MIGRATIONS = Path(__file__).with_name("migrations")
-SCHEMA_HEAD = "0002"  # the newest migration; a test checks it against the migrations folder
+SCHEMA_HEAD = "0004"  # the newest migration; a test checks it against the migrations folder
 BUSY_TIMEOUT_MS = 10_000  # how long a writer waits for another's write lock, by default
 
 UNCHANGED: Any = object()  # update(): leave the geometry as it is
@@ -394,25 +395,72 @@ class SqliteStore:
         rec["geometry"] = cols["geometry"][0] if "geometry" in cols else None
         return rec
 
-    def audit_rows(self, ref: str, kind: RecordKind | None = None) -> list[dict[str, Any]]:
-        """Return every audited version of a record, oldest first."""
-        # Naming the kinds lets SQLite seek the (kind, ref, version) index, not scan it.
-        kinds = [kind.name] if kind is not None else list(KINDS)
-        sql = (
-            "SELECT kind, ref, version, action, at, actor, reason, batch, state, geom_wkb "
-            f"FROM audit_trail WHERE kind IN ({','.join('?' * len(kinds))}) AND ref = ?"
-        )
-        params: tuple = (*kinds, ref)
+    def versions(self, ref: str) -> list[dict[str, Any]]:
+        """Return every version of a record, oldest first; [] if no record has this ref.
+
+        Each: kind, ref, version, action, at, actor, reason, source (of an import batch),
+        needs_check, state (the fields), geometry. Earlier versions come from the kind's
+        history table, the last is the current row.
+        """
+        out: list[dict[str, Any]] = []
         with self.reading() as conn:
-            rows = conn.exec_driver_sql(sql + " ORDER BY version", params).fetchall()
-        keys = ("kind", "ref", "version", "action", "at", "actor", "reason", "batch")
-        out = []
-        for r in rows:
-            d = dict(zip(keys, r[:8], strict=True))
-            d["state"] = orjson.loads(r[8])
-            d["geometry"] = None if r[9] is None else shapely.from_wkb(r[9])
-            out.append(d)
+            for kind in KINDS.values():
+                cols = [c for c in history.field_columns(kind) if c != "version"]
+                geom = f", {GEOM}" if kind.geometry else ""
+                tail = (
+                    "version, change_action, changed_at, changed_by, change_reason, needs_check, "
+                    "(SELECT source FROM landrelease_batches b WHERE b.id = batch_id)"
+                )
+                current = conn.exec_driver_sql(
+                    f"SELECT {', '.join(cols)}, {tail}{geom} FROM {kind.table} WHERE ref = ?",
+                    (ref,),
+                ).fetchall()
+                if not current:
+                    continue
+                past = conn.exec_driver_sql(
+                    f"SELECT {', '.join(cols)}, {tail}{geom} FROM {history.history_table(kind)} "
+                    "WHERE ref = ? ORDER BY version, fid",
+                    (ref,),
+                ).fetchall()
+                blobs = [r[len(cols) + 7] if kind.geometry else None for r in past + current]
+                geoms = gpkg.decode(blobs)
+                keys = ("version", "action", "at", "actor", "reason", "needs_check", "source")
+                bools = [f.name for f in kind.fields if f.kind == "bool"]
+                for r, g in zip(past + current, geoms, strict=True):
+                    d: dict[str, Any] = {"kind": kind.name, "ref": ref}
+                    d.update(zip(keys, r[len(cols) : len(cols) + 7], strict=True))
+                    d["needs_check"] = bool(d["needs_check"])
+                    state = dict(zip(cols, r[: len(cols)], strict=True))
+                    for b in bools:
+                        state[b] = None if state[b] is None else bool(state[b])
+                    state["version"] = d["version"]
+                    d["state"] = state
+                    d["geometry"] = g
+                    out.append(d)
+                break
         return out
+
+    def record_batch(
+        self,
+        conn: Connection,
+        kind: RecordKind,
+        *,
+        at: str,
+        actor: str,
+        reason: str | None,
+        source: str | None,
+        sha256: str | None,
+        records: int,
+        rejected: int = 0,
+    ) -> int:
+        """Record one import batch (who, when, why, which file); return its id."""
+        cur = conn.exec_driver_sql(
+            "INSERT INTO landrelease_batches (kind, at, actor, reason, source, sha256, records, "
+            "rejected) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (kind.name, at, actor, reason, source, sha256, records, rejected),
+        )
+        assert cur.lastrowid is not None
+        return cur.lastrowid
 
     def count(self, kind: RecordKind) -> int:
         with self.reading() as conn:
@@ -444,10 +492,10 @@ class SqliteStore:
         at: str,
         actor: str,
         reason: str | None,
-        batch: str | None,
+        batch: int | None,
         encoded: Sequence[bytes | None] | None = None,
     ) -> None:
-        """Insert new records (version 1) and their audit rows; fast for 100,000 rows.
+        """Insert new records (version 1, the row itself: no copy); fast for 100,000 rows.
 
         Rows arrive in spatial order from the caller; the R-tree is filled in one pass with
         the per-row trigger set aside, which is several times faster than row by row.
@@ -461,8 +509,10 @@ class SqliteStore:
             blobs: Sequence[bytes | None] = [None] * n
         else:
             blobs = encoded if encoded is not None else self.encode_geometries(kind, geoms)
-        extra_names = ["version", "updated_at"]
-        extra_vals: list[list[Any]] = [[1] * n, [at] * n]
+        extra_names = ["version", "changed_at", "changed_by", "change_reason", "change_action"]
+        extra_names.append("batch_id")
+        extra_vals: list[list[Any]] = [[1] * n, [at] * n, [actor] * n, [reason] * n]
+        extra_vals += [["create"] * n, [batch] * n]
         if kind.geometry == "polygon":
             extra_names.append("geom_key")
             extra_vals.append(data.get("geom_key", [None] * n))
@@ -476,7 +526,6 @@ class SqliteStore:
         bulk = bool(present.sum() > 50)
         rt = gpkg.rtree_name(table)
         rebuild = _deferred_indexes(conn, table) if n > 1000 else []
-        rebuild += _deferred_indexes(conn, "audit_trail") if n > 1000 else []
         if bulk:
             conn.exec_driver_sql(f"DROP TRIGGER {rt}_insert")
         first = conn.exec_driver_sql(f"SELECT coalesce(max(fid), 0) FROM {table}").scalar_one()
@@ -513,11 +562,6 @@ class SqliteStore:
                 )
             conn.exec_driver_sql(gpkg.rtree_insert_trigger(table))
 
-        # The audit rows are copied from the rows just written, inside SQLite.
-        conn.exec_driver_sql(
-            _audit_insert(kind) + " WHERE t.fid > ?",
-            (kind.name, "create", at, actor, reason, batch, first),
-        )
         for sql in rebuild:
             try:
                 conn.exec_driver_sql(sql)
@@ -565,14 +609,21 @@ class SqliteStore:
         at: str,
         actor: str,
         reason: str | None,
+        checked: bool = False,
     ) -> int:
         """Write a new version of a record if it is still at `expected_version`; return it.
 
-        `geometry` None clears the geometry; leave it out to keep the stored one.
+        `geometry` None clears the geometry; leave it out to keep the stored one. The old
+        version goes into history (a trigger copies it). `checked` clears the flag of a
+        record changed outside landrelease (`landrelease check --fix`).
         """
         new_version = expected_version + 1
-        sets = [f"{k} = ?" for k in values] + ["version = ?", "updated_at = ?"]
-        params: list[Any] = [*values.values(), new_version, at]
+        sets = [f"{k} = ?" for k in values]
+        sets += ["version = ?", "changed_at = ?", "changed_by = ?", "change_reason = ?"]
+        sets += ["change_action = ?", "batch_id = NULL"]
+        params: list[Any] = [*values.values(), new_version, at, actor, reason, action]
+        if checked:
+            sets.append("needs_check = 0")
         if geometry is not UNCHANGED and kind.geometry:
             sets.append(f"{GEOM} = ?")
             params.append(self.encode_geometries(kind, np.array([geometry], dtype=object))[0])
@@ -604,10 +655,6 @@ class SqliteStore:
                 f"{ref}: changed by someone else (now version {row[0]}, you had version "
                 f"{expected_version}); reload it and try again"
             )
-        conn.exec_driver_sql(
-            _audit_insert(kind) + " WHERE t.ref = ?",
-            (kind.name, action, at, actor, reason, None, ref),
-        )
         self._touch(conn, kind, at)
         return new_version
 
@@ -656,48 +703,6 @@ def _deferred_indexes(conn: Connection, table: str) -> list[str]:
     for name, _sql in indexes:
         conn.exec_driver_sql(f"DROP INDEX {name}")
     return [sql for _name, sql in indexes]
-
-
-def _audit_insert(kind: RecordKind) -> str:
-    """Return the SQL that appends the current state of `kind`'s rows to the audit trail.
-
-    Parameters: kind, action, at, actor, reason, batch; the caller adds the WHERE clause on
-    the record table `t`. The state is a JSON object of every field, built by SQLite itself
-    (no Python per row); geometries are copied as WKB.
-    """
-    geometry = gpkg.wkb_sql(f"t.{GEOM}") if kind.geometry else "NULL"
-    return (
-        "INSERT INTO audit_trail (kind, ref, version, action, at, actor, reason, batch, state, "
-        f"geom_wkb) SELECT ?, t.ref, t.version, ?, ?, ?, ?, ?, {_state_json(kind)}, {geometry} "
-        f"FROM {kind.table} t"
-    )
-
-
-def _state_json(kind: RecordKind) -> str:
-    """Return an SQL expression for a record's full state as a JSON object.
-
-    Floats are written with the fewest digits (15, 16 or 17) that read back exactly: SQLite's
-    own JSON writes 15, which loses precision. Booleans are written as true/false.
-    """
-    parts = []
-    for f in kind.fields:
-        col = f"t.{f.name}"
-        if f.kind == "float":
-            shortest = " ".join(
-                f"WHEN CAST(printf('%!.{d}g', {col}) AS REAL) = {col} "
-                f"THEN json(printf('%!.{d}g', {col}))"
-                for d in (15, 16)
-            )
-            value = (
-                f"CASE WHEN {col} IS NULL THEN NULL {shortest} "
-                f"ELSE json(printf('%!.17g', {col})) END"
-            )
-        elif f.kind == "bool":
-            value = f"CASE {col} WHEN 1 THEN json('true') WHEN 0 THEN json('false') END"
-        else:
-            value = col
-        parts.append(f"'{f.name}', {value}")
-    return f"json_object({', '.join(parts)})"
 
 
 def busy_timeout_ms() -> int:
