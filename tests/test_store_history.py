@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 import shapely
+import shapely.affinity
 
 from fixtures import polygon
 from landrelease.registry import Registry
@@ -271,3 +272,36 @@ def test_show_says_a_record_was_edited_outside_and_survives_bad_values(
     for args in (["hazards", "list", "--json"], ["history", area]):
         code, _out, err = run_cli([*args, "--db", registry_path])
         assert code == 0, err
+
+
+def test_check_finds_the_stale_area_and_fix_settles_what_passes(
+    registry_path: Path, refs: dict[str, str], run_cli: Any
+) -> None:
+    grown, away = refs["kyiv"], refs["forest"]
+    with Registry.open(registry_path) as reg:
+        before = reg.hazard(grown).area_m2
+    doubled = shapely.affinity.scale(polygon(0), xfact=2.0, yfact=1.0)
+    outside = shapely.affinity.translate(polygon(2), xoff=20.0)  # far east of Ukraine
+    with _qgis(registry_path) as conn:
+        conn.execute("UPDATE hazard_areas SET geom = ? WHERE ref = ?", (_blob(doubled), grown))
+        conn.execute("UPDATE hazard_areas SET geom = ? WHERE ref = ?", (_blob(outside), away))
+    code, out, err = run_cli(["check", "--db", registry_path, "--json"])
+    assert code == 0, err
+    found = {r["ref"]: r for r in json.loads(out)}
+    assert set(found) == {grown, away}
+    stored, measured = found[grown]["area_m2"]
+    assert stored == pytest.approx(before) and measured == pytest.approx(2 * before, rel=0.01)
+    assert found[grown]["problems"] == []
+    assert found[away]["problems"][0]["field"] == "geometry"
+    assert "outside Ukraine" in found[away]["problems"][0]["message"]
+    code, out, err = run_cli(["check", "--db", registry_path, "--fix"])
+    assert code == 0, err
+    assert grown in out and away in out and "stay flagged" in out
+    assert _row(registry_path, grown) == (3, "tester", 0)
+    assert _row(registry_path, away) == (2, "external", 1)
+    with Registry.open(registry_path) as reg:
+        assert reg.hazard(grown).area_m2 == pytest.approx(2 * before, rel=0.01)
+        last = reg.history(grown)[-1]
+        assert last["action"] == "check" and "area_m2" in last["changes"]
+    code, out, err = run_cli(["check", "--db", registry_path, "--json"])
+    assert [r["ref"] for r in json.loads(out)] == [away]

@@ -202,3 +202,127 @@ def check_revert(
 def _as_stored(kind: RecordKind, checked: np.ndarray) -> Any:
     """Return a checked geometry as the store keeps it: polygons as MultiPolygons, in 2D."""
     return promote_to_multi(checked)[0] if kind.geometry == "polygon" else checked[0]
+
+
+@dataclass
+class RecordCheck:
+    """What `landrelease check` found of one record changed outside landrelease."""
+
+    kind: str
+    ref: str
+    version: int
+    changed_by: str | None
+    problems: list[tuple[str, str]]  # (field, message): each keeps the record flagged
+    warnings: list[tuple[str, str]]
+    area_m2: tuple[float | None, float | None] | None = None  # stored, measured (hazards)
+    fixed: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "ref": self.ref,
+            "version": self.version,
+            "changed_by": self.changed_by,
+            "problems": [{"field": f, "message": m} for f, m in self.problems],
+            "warnings": [{"field": f, "message": m} for f, m in self.warnings],
+            "area_m2": list(self.area_m2) if self.area_m2 else None,
+            "fixed": self.fixed,
+        }
+
+
+def check_flagged(store: Store, country: Country) -> list[tuple[RecordCheck, dict[str, Any]]]:
+    """Run every check of an import on the records flagged as changed outside landrelease.
+
+    Return, per flagged record, what was found, and the values a fix writes (the area
+    re-measured, the geometry key made again). The checks are the import's: field values and
+    codes, dates, the geometry (type, finite, country, validity; vertex jumps warned of), the
+    records it names, duplicates of another current area; overlaps with stored areas are
+    warned of.
+    """
+    import shapely
+
+    from landrelease.domain.geometry import overlaps
+
+    out: list[tuple[RecordCheck, dict[str, Any]]] = []
+    for kind in KINDS.values():
+        cols = store.select(kind, where={"needs_check": 1})
+        n = len(cols["ref"])
+        if not n:
+            continue
+        stamps = store.select(
+            kind,
+            columns=["ref", "changed_by"],
+            where={"needs_check": 1},
+            geometry=False,
+        )
+        by = dict(zip(stamps["ref"], stamps["changed_by"], strict=True))
+        frame = pd.DataFrame({f: cols[f] for f in kind.field_names if f not in SYSTEM_FIELDS})
+        prepared = prepare_columns(kind, frame)
+        problems: list[Problem] = list(prepared.problems)
+        warned: list[Problem] = []
+        checked_cols: dict[str, Any] = dict(prepared.columns)
+        geoms = np.asarray(cols.get("geometry", np.full(n, None)), dtype=object)
+        if kind.geometry:
+            report = check_geometries(
+                geoms, kind.geometry, country, required=kind.geometry_required
+            )
+            problems += report.problems
+            warned += report.warnings
+            bad = {p.row for p in report.problems}
+            geoms = np.array(
+                [None if i in bad or g is None else g for i, g in enumerate(report.geometries)],
+                dtype=object,
+            )
+            if kind.geometry == "polygon":
+                present = ~np.array([g is None for g in geoms])
+                if present.any():
+                    geoms[present] = promote_to_multi(geoms[present])
+        checked_cols["geometry"] = geoms
+        if kind is HAZARDS:
+            checked_cols["geom_key"] = geometry_keys(geoms)
+        checks = [c for c in checks_for(kind, EDIT) if c.run is not None and not c.warning]
+        with store.reading() as conn:
+            facts = gather(store, conn, kind, checked_cols, checks)
+        # A record keeping its own shape is no duplicate of itself.
+        found = [
+            p
+            for _, p in findings(Batch(kind, checked_cols, facts), EDIT)
+            if not (p.field == "geometry" and f"as {cols['ref'][p.row]}" in p.message)
+        ]
+        problems += found
+        measured: list[float | None] = [None] * n
+        if kind is HAZARDS:
+            present = np.array([g is not None for g in geoms])
+            if present.any():
+                areas = area_m2(geoms[present], country)
+                for i, a in zip(np.flatnonzero(present).tolist(), areas.tolist(), strict=True):
+                    measured[i] = float(a)
+                minx, miny, maxx, maxy = shapely.total_bounds(geoms[present]).tolist()
+                near = store.select(HAZARDS, columns=["ref"], bbox=(minx, miny, maxx, maxy))
+                others = np.array(
+                    [
+                        g if r not in set(cols["ref"]) else None
+                        for r, g in zip(near["ref"], near["geometry"], strict=True)
+                    ],
+                    dtype=object,
+                )
+                for o in overlaps(geoms, country, others if len(others) else None):
+                    what = near["ref"][o.other] if o.stored else cols["ref"][o.other]
+                    warned.append(Problem(o.row, "geometry", f"overlaps {what} by {o.m2:,.0f} m2"))
+        for i, ref in enumerate(cols["ref"]):
+            rc = RecordCheck(
+                kind.name,
+                ref,
+                int(cols["version"][i]),
+                by.get(ref),
+                [(p.field, p.message) for p in problems if p.row == i],
+                [(p.field, p.message) for p in warned if p.row == i],
+            )
+            fix: dict[str, Any] = {}
+            if kind is HAZARDS:
+                rc.area_m2 = (cols["area_m2"][i], measured[i])
+                if measured[i] is not None:
+                    fix["area_m2"] = measured[i]
+                    fix["geom_key"] = checked_cols["geom_key"][i]
+            out.append((rc, fix))
+    return out

@@ -473,6 +473,39 @@ class Registry:
             )
         return self.record(kind, ref)
 
+    def check(self, *, fix: bool = False, actor: str) -> list[Any]:
+        """Check every record changed outside landrelease; with `fix`, settle those that pass.
+
+        Returns one `checking.RecordCheck` per flagged record: its problems (by field) and
+        warnings, and for a hazard area its stored and re-measured area. With `fix`, each
+        record without problems gets its area re-measured and its geometry key made again,
+        and its flag cleared, as a new version (action "check"); the others stay flagged.
+        """
+        from landrelease.checking import check_flagged
+
+        found = check_flagged(self.store, self.country)
+        if not fix:
+            return [rc for rc, _ in found]
+        at = now_utc()
+        for rc, values in found:
+            if rc.problems:
+                continue
+            with self.store.transaction() as conn:
+                self.store.update(
+                    conn,
+                    KINDS[rc.kind],
+                    rc.ref,
+                    values,
+                    expected_version=rc.version,
+                    action="check",
+                    at=at,
+                    actor=actor,
+                    reason="checked after a change made outside landrelease",
+                    checked=True,
+                )
+            rc.fixed = True
+        return [rc for rc, _ in found]
+
     # -- history ---------------------------------------------------------------------------
 
     def history(self, ref: str) -> list[dict[str, Any]]:

@@ -351,6 +351,54 @@ def history(
 
 
 @app.command()
+def check(
+    db: DbOption = None,
+    fix: Annotated[
+        bool,
+        typer.Option(
+            "--fix",
+            help="Re-measure the records that pass and clear their flag (a new version each).",
+        ),
+    ] = False,
+    json: JsonOption = False,
+) -> None:
+    """Check the records changed outside landrelease (QGIS, GDAL, SQL) as an import would."""
+    with _open(db) as reg:
+        found = reg.check(fix=fix, actor=actor())
+    if json:
+        print_json([rc.as_dict() for rc in found])
+        return
+    if not found:
+        console.print("No record awaits a check: nothing was changed outside landrelease.")
+        return
+    rows = []
+    for rc in found:
+        state = "fixed" if rc.fixed else ("problems" if rc.problems else "passes")
+        notes = [f"{f}: {m}" for f, m in rc.problems] + [
+            f"warning, {f}: {m}" for f, m in rc.warnings
+        ]
+        if rc.area_m2 and rc.area_m2[1] is not None and rc.area_m2[0] != rc.area_m2[1]:
+            old = "none" if rc.area_m2[0] is None else f"{rc.area_m2[0]:,.0f}"
+            notes.append(f"area_m2 {old} -> {rc.area_m2[1]:,.0f}")
+        rows.append([rc.ref, rc.kind, str(rc.version), state, "; ".join(notes)])
+    print_table(
+        [
+            Col("kind", "whole"),
+            Col("version", "whole", justify="right"),
+            Col("result", "whole"),
+            Col("what was found", "text"),
+        ],
+        rows,
+        title=f"{len(found)} record(s) changed outside landrelease",
+    )
+    left = sum(1 for rc in found if rc.problems)
+    if not fix and any(not rc.problems for rc in found):
+        console.print("Run 'landrelease check --fix' to settle the records that pass.")
+    if left:
+        console.print(f"{left} record(s) stay flagged: fix them, in QGIS or with landrelease.")
+
+
+@app.command()
 def revert(
     ref: Annotated[str, typer.Argument(help="Reference of any record.")],
     to_version: Annotated[int, typer.Option("--to-version", help="Version to restore.")],
