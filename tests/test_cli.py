@@ -460,7 +460,7 @@ def test_export_replaces_a_file_only_when_complete(
 ) -> None:
     out = tmp_path / "h.geojson"
     out.write_text("old")
-    assert run_cli(["export", out, "--db", registry_path])[0] == 0
+    assert run_cli(["export", out, "--db", registry_path, "--overwrite"])[0] == 0
     assert len(read_features(out)) == 3
     assert [p.name for p in tmp_path.iterdir() if "partial" in p.name] == []
 

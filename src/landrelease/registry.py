@@ -582,13 +582,22 @@ class Registry:
 
     # -- export ----------------------------------------------------------------------------
 
-    def export(self, path: str | Path, kind: str = "hazards") -> int:
-        """Write every record of a kind to a file chosen by its extension; return the count."""
-        from landrelease.io import write_features
+    def export(self, path: str | Path, kind: str = "hazards", *, overwrite: bool = False) -> int:
+        """Write every record of a kind to a file chosen by its extension; return the count.
+
+        The layer (sheet, Shapefile) is named after the kind's table (`hazard_areas`); dates
+        are dates where the format has them (GeoPackage DATE, GeoParquet date32). An
+        existing file is refused (InputFileError) unless `overwrite`.
+        """
+        from landrelease.io import check_writable, dates_of_text, write_features
 
         k = kind_named(kind)
+        check_writable(Path(path), overwrite=overwrite)  # before reading every record
         gdf = _frame(k, self.store.select(k))
-        write_features(gdf, path)
+        for f in k.fields:
+            if f.kind == "date" and f.name in gdf.columns:
+                gdf[f.name] = dates_of_text(gdf[f.name])
+        write_features(gdf, path, layer=k.table, overwrite=overwrite)
         return len(gdf)
 
 

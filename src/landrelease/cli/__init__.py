@@ -177,10 +177,13 @@ def export(
     ],
     db: DbOption = None,
     kind: KindOption = "hazards",
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace the file if it exists.")
+    ] = False,
 ) -> None:
-    """Export every record of a kind to a file."""
+    """Export every record of a kind to a file (its layer named after the kind's table)."""
     with _open(db) as reg:
-        n = reg.export(path, kind)
+        n = reg.export(path, kind, overwrite=overwrite)
     console.print(f"Exported {n} {kind} to {path}", soft_wrap=True)
 
 

@@ -20,12 +20,13 @@ from pyproj.exceptions import CRSError, ProjError
 
 from landrelease.domain.errors import InputFileError
 from landrelease.io.encodings import checked_encoding
-from landrelease.io.files import check_readable, replaced_atomically
+from landrelease.io.files import check_readable, check_writable, replaced_atomically
 from landrelease.io.formats import SUPPORTED_READ, SUPPORTED_WRITE, format_of
 from landrelease.io.frames import (
     REPAIRS,
     WGS84,
     Repairs,
+    dates_of_text,
     feature_frame,
     noted_repairs,
     split_features,
@@ -35,6 +36,8 @@ __all__ = [
     "SUPPORTED_READ",
     "SUPPORTED_WRITE",
     "Repairs",
+    "check_writable",
+    "dates_of_text",
     "read_features",
     "to_wgs84",
     "write_features",
@@ -129,22 +132,29 @@ def read_features(
 
 
 def write_features(
-    features: gpd.GeoDataFrame, path: str | Path, *, layer: str | None = None
+    features: gpd.GeoDataFrame,
+    path: str | Path,
+    *,
+    layer: str | None = None,
+    overwrite: bool = True,
 ) -> None:
     """Write `features` to `path` in the format its extension names (one of SUPPORTED_WRITE).
 
-    An existing file is replaced only once the new one is complete. A plain DataFrame, or a
-    GeoDataFrame without geometry or whose geometries are all None, is written as a table
-    without geometry. `layer` names the GeoPackage layer, Excel sheet or zipped Shapefile
-    (default: the file name without extension). GeoJSON is written in EPSG:4326; CSV and XLSX
-    hold geometry as full-precision WKT in a ``geometry`` column, nulls as empty cells.
+    An existing file is replaced only once the new one is complete, and only with
+    `overwrite`. A plain DataFrame, or a GeoDataFrame without geometry or whose geometries
+    are all None, is written as a table without geometry. `layer` names the GeoPackage layer,
+    Excel sheet or zipped Shapefile (default: the file name without extension). GeoJSON is
+    written in EPSG:4326; CSV and XLSX hold geometry as full-precision WKT in a ``geometry``
+    column, nulls as empty cells. A column of `datetime.date` values is written as dates where
+    the format has them (GeoPackage DATE, GeoParquet date32, Excel dates), else as
+    "YYYY-MM-DD". A GeoPackage is written as version 1.3, as the registry is.
 
     Raises
     ------
     InputFileError
-        Unknown extension, missing folder, or data the format cannot hold (Excel's 32,767
-        characters per cell, Shapefile field names colliding once cut to 10 bytes or mixed
-        geometry types).
+        Unknown extension, missing folder, an existing file without `overwrite`, or data the
+        format cannot hold (Excel's 32,767 characters per cell, Shapefile field names
+        colliding once cut to 10 bytes or mixed geometry types).
     """
     path = Path(path)
     fmt = format_of(path)
@@ -154,7 +164,7 @@ def write_features(
             f"supported extensions are {', '.join(SUPPORTED_WRITE)}"
         )
     attributes, geometry = split_features(features)
-    with replaced_atomically(path) as temporary:
+    with replaced_atomically(path, overwrite=overwrite) as temporary:
         try:
             fmt.write(attributes, geometry, temporary, layer=layer or path.stem)
         except Exception as error:

@@ -113,3 +113,16 @@ def split_features(data: pd.DataFrame) -> tuple[pd.DataFrame, gpd.GeoSeries | No
 def date_text(column: pd.Series) -> pd.Series:
     """Return a datetime64 column as "YYYY-MM-DD" text, NaT as None."""
     return _nulls_as_none(pd.to_datetime(column).dt.strftime("%Y-%m-%d"), column.notna())
+
+
+def dates_of_text(column: pd.Series) -> pd.Series:
+    """Return "YYYY-MM-DD" text as `datetime.date` values (None stays None), for writers.
+
+    If any value is not such a date (a cell typed by hand in another program), the column is
+    returned as it is: written as text, nothing is lost.
+    """
+    present = column.notna()
+    parsed = pd.to_datetime(column, format="%Y-%m-%d", errors="coerce")
+    if (parsed.isna() & present).any():
+        return column
+    return _nulls_as_none(pd.Series(parsed.dt.date, index=column.index, dtype=object), present)

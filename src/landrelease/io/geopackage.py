@@ -18,7 +18,7 @@ import pyogrio
 from pyproj import CRS
 
 from landrelease.domain.errors import InputFileError
-from landrelease.io.ogr import chosen_layer, read_layer, write_layer
+from landrelease.io.ogr import USE_ARROW, chosen_layer, read_layer, write_layer
 
 SQLITE_HEADER = b"SQLite format 3\x00"
 SQLITE_HEADER_BYTES = 100
@@ -149,5 +149,18 @@ def _sqlite_reason(message: str) -> str:
 def write_geopackage(
     attributes: pd.DataFrame, geometry: gpd.GeoSeries | None, path: Path, *, layer: str
 ) -> None:
-    """Write a GeoPackage holding one layer; without geometry it is an attribute table."""
-    write_layer(attributes, geometry, path, driver="GPKG", layer=layer)
+    """Write a GeoPackage 1.3 holding one layer; without geometry it is an attribute table.
+
+    Written through Arrow, so that `datetime.date` columns become DATE fields (pyogrio's
+    other path writes them as text). Version 1.3, the registry's own, keeps the R-tree
+    triggers that GDAL before 3.8 (and its validate_gpkg.py) expect.
+    """
+    write_layer(
+        attributes,
+        geometry,
+        path,
+        driver="GPKG",
+        layer=layer,
+        use_arrow=USE_ARROW,
+        dataset_options={"VERSION": "1.3"},
+    )

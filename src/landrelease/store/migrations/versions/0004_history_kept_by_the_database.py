@@ -12,7 +12,7 @@ Revises: 0003
 
 from alembic import op
 
-from landrelease.store import history
+from landrelease.store import gis, history
 
 revision = "0004"
 down_revision = "0003"
@@ -27,6 +27,9 @@ def upgrade() -> None:
         bind.exec_driver_sql(sql, params)
 
     history.upgrade_from_audit_trail(execute)
+    # The rebuilt record tables lost their count and relation triggers, and the history
+    # layers are new: give the file again all that GIS clients read (store/gis.py).
+    gis.apply(bind.exec_driver_sql)
 
 
 def downgrade() -> None:
