@@ -211,11 +211,9 @@ def unchecked(reg: Registry, kind: str, ref: str, changes: dict[str, Any]) -> No
     k = KINDS[kind]
     values = dict(changes)
     geometry = values.pop("geometry", UNCHANGED)
-    version = reg.store.record(k, ref)["version"]
-    with reg.store.transaction() as conn:
-        reg.store.update(
-            conn,
-            k,
+    with reg.store.unit_of_work(write=True) as uow:
+        version = uow.records(k).get(ref)["version"]
+        uow.records(k).update(
             ref,
             values,
             geometry=geometry,

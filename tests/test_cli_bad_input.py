@@ -276,7 +276,10 @@ def test_a_busy_registry_is_exit_2_naming_what_holds_it(
     from landrelease.registry import Registry
 
     monkeypatch.setenv("LANDRELEASE_BUSY_TIMEOUT_MS", "100")
-    with Registry.open(registry_path) as reg, reg.store.transaction(note="an import by alice"):
+    with (
+        Registry.open(registry_path) as reg,
+        reg.store.unit_of_work(write=True, note="an import by alice"),
+    ):
         code, _out, err = run_cli(
             ["hazards", "set-status", refs["kyiv"], "confirmed", "--db", registry_path]
         )

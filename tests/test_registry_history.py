@@ -224,7 +224,8 @@ def _audit(path: Path, ref: str) -> list[tuple]:
     """Return (version, action, actor, reason, state JSON, WKB) of every version, oldest first,
     as the file holds them: history rows, then the current row."""
     with Registry.open(path) as reg:
-        versions = reg.store.versions(ref)
+        with reg.store.unit_of_work() as uow:
+            versions = uow.history.versions(ref)
     return [
         (
             v["version"],

@@ -405,16 +405,14 @@ def test_a_ref_stored_meanwhile_is_a_conflict_and_writes_nothing(tmp_path: Path)
             "hazard_type": ["SHA"],
             "geometry": np.array([polygon(1)], dtype=object),
         }
-        with store.transaction() as conn:
-            store.insert(
-                conn, HAZARDS, cols, at="2026-01-01T00:00:00Z", actor="x", reason=None, batch=None
+        with store.unit_of_work(write=True) as uow:
+            uow.records(HAZARDS).add(
+                cols, at="2026-01-01T00:00:00Z", actor="x", reason=None, batch=None
             )
         before = snapshot(tmp_path / "r.gpkg")
         with pytest.raises(ConflictError, match="added by someone else"):
-            with store.transaction() as conn:
-                store.insert(
-                    conn,
-                    HAZARDS,
+            with store.unit_of_work(write=True) as uow:
+                uow.records(HAZARDS).add(
                     cols,
                     at="2026-01-01T00:00:01Z",
                     actor="y",

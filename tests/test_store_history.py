@@ -219,7 +219,8 @@ def test_a_registry_of_the_audit_trail_release_keeps_every_version(tmp_path: Pat
     shutil.copyfile(FIXTURE, path)
     with Registry.open(path) as reg:
         for ref, versions in expected.items():
-            got = reg.store.versions(ref)
+            with reg.store.unit_of_work() as uow:
+                got = uow.history.versions(ref)
             assert [v["version"] for v in got] == [v["version"] for v in versions], ref
             for old, new in zip(versions, got, strict=True):
                 assert (new["action"], new["at"], new["actor"], new["reason"]) == (

@@ -173,7 +173,7 @@ def test_a_writer_finding_the_registry_busy_gets_one_line_naming_the_import(
     import landrelease.store.sqlite as sqlite_store
 
     with Registry.open(registry_path) as reg:
-        with reg.store.transaction(note="an import of big.geojson by alice"):
+        with reg.store.unit_of_work(write=True, note="an import of big.geojson by alice"):
             run = subprocess.run(
                 [
                     EXE,
@@ -218,7 +218,7 @@ def test_busy_without_a_note_says_another_program_writes(
         with Registry.open(registry_path) as reg:
             t0 = time.monotonic()
             with pytest.raises(RegistryBusy, match="another program"):
-                with reg.store.transaction():
+                with reg.store.unit_of_work(write=True):
                     pass
             assert time.monotonic() - t0 < 5
     finally:

@@ -39,31 +39,31 @@ from landrelease.domain.geometry import (
 )
 from landrelease.domain.records import ACTIVITIES, HAZARDS, KINDS, SYSTEM_FIELDS, RecordKind
 from landrelease.domain.validate import prepare_columns
-from landrelease.store import UNCHANGED, Store
+from landrelease.store import UNCHANGED, UnitOfWork
 
 
-def stored_refs(store: Store, conn: Any) -> dict[str, str]:
+def stored_refs(uow: UnitOfWork) -> dict[str, str]:
     """Return every stored ref with its kind: a ref names one record in the registry."""
     out: dict[str, str] = {}
     for name, k in KINDS.items():
-        out.update(dict.fromkeys(store.column_values(k, "ref", conn), name))
+        out.update(dict.fromkeys(uow.records(k).values("ref"), name))
     return out
 
 
 def gather(
-    store: Store, conn: Any, kind: RecordKind, columns: Mapping[str, Any], checks: Iterable[Check]
+    uow: UnitOfWork, kind: RecordKind, columns: Mapping[str, Any], checks: Iterable[Check]
 ) -> Stored:
     """Return what `checks` need to know of the stored records about a batch of `kind`."""
     needs: set[str] = set().union(*(c.needs for c in checks))
     refs: dict[str, str] = {}
     if "refs" in needs and any(columns["ref"]):
-        refs = stored_refs(store, conn)
+        refs = stored_refs(uow)
     areas: dict[str, Any] = {}
     named = set(columns.get("area_ref", ())) - {None}
     if needs & {"areas", "area_shapes"} and named:
         shapes = "area_shapes" in needs
-        found = store.select(
-            HAZARDS, columns=["ref"], where={"ref": tuple(named)}, geometry=shapes, conn=conn
+        found = uow.records(HAZARDS).select(
+            columns=["ref"], where={"ref": tuple(named)}, geometry=shapes
         )
         areas = dict(
             zip(
@@ -75,13 +75,13 @@ def gather(
     activities: set[str] = set()
     named = set(columns.get("activity_ref", ())) - {None}
     if "activities" in needs and named:
-        found = store.select(
-            ACTIVITIES, columns=["ref"], where={"ref": tuple(named)}, geometry=False, conn=conn
+        found = uow.records(ACTIVITIES).select(
+            columns=["ref"], where={"ref": tuple(named)}, geometry=False
         )
         activities = set(found["ref"])
     keys: dict[int, str] = {}
     if "keys" in needs and "geom_key" in columns:
-        keys = store.refs_by_key(conn, [k for k in columns["geom_key"] if k is not None])
+        keys = uow.records(HAZARDS).refs_by_key([k for k in columns["geom_key"] if k is not None])
     profiles: frozenset[str] = frozenset()
     if "profiles" in needs:
         from landrelease.residual.profiles import load_profiles
@@ -96,10 +96,11 @@ class CheckedEdit:
 
     values: dict[str, Any]
     geometry: Any  # UNCHANGED when the edit leaves the geometry alone
+    version: int  # the stored version the edit was checked against
 
 
 def check_edit(
-    store: Store,
+    uow: UnitOfWork,
     country: Country,
     kind: RecordKind,
     ref: str,
@@ -112,9 +113,10 @@ def check_edit(
     an edit; a problem refuses the edit (ValidationError naming the record and the field)
     only if it lies in what the edit changes or is made by it: raising quantity_low above
     the stored quantity_best is refused, as is lowering quantity_best below the stored
-    quantity_low; a stored problem in a field left alone is not the edit's.
+    quantity_low; a stored problem in a field left alone is not the edit's. The checks read
+    the stored records through `uow`; write the edit at the version it was checked against.
     """
-    stored = store.record(kind, ref)  # NotFound for an unknown ref
+    stored = uow.records(kind).get(ref)  # NotFound for an unknown ref
     row = {f: stored.get(f) for f in kind.field_names if f not in SYSTEM_FIELDS}
     row.update(changes)
     prepared = prepare_columns(kind, pd.DataFrame([row]))
@@ -142,24 +144,24 @@ def check_edit(
     if kind is HAZARDS:
         cols["geom_key"] = geometry_keys(cols["geometry"])
     checks = [c for c in checks_for(kind, EDIT) if c.run is not None and not c.warning]
-    with store.reading() as conn:
-        facts = gather(store, conn, kind, cols, checks)
+    facts = gather(uow, kind, cols, checks)
     found += findings(Batch(kind, cols, facts), EDIT)
     for check, p in found:
         at = blame(check, p, changed)
         if at is not None:
             raise ValidationError(ref, at, p.message)
     values = {f: cols[f][0] for f in changes}
+    version = int(stored["version"])
     if geometry is UNCHANGED:
-        return CheckedEdit(values, UNCHANGED)
+        return CheckedEdit(values, UNCHANGED, version)
     if kind is HAZARDS and shape is not None:
         values["area_m2"] = float(area_m2(cols["geometry"], country)[0])
         values["geom_key"] = cols["geom_key"][0]
-    return CheckedEdit(values, shape)
+    return CheckedEdit(values, shape, version)
 
 
 def check_revert(
-    store: Store,
+    uow: UnitOfWork,
     country: Country,
     kind: RecordKind,
     ref: str,
@@ -191,8 +193,7 @@ def check_revert(
     if kind is HAZARDS:
         cols["geom_key"] = geometry_keys(cols["geometry"])
     checks = [c for c in checks_for(kind, REVERT) if c.run is not None and not c.warning]
-    with store.reading() as conn:
-        facts = gather(store, conn, kind, cols, checks)
+    facts = gather(uow, kind, cols, checks)
     problems += [p for _, p in findings(Batch(kind, cols, facts), REVERT)]
     if problems:
         p = problems[0]
@@ -230,7 +231,7 @@ class RecordCheck:
         }
 
 
-def check_flagged(store: Store, country: Country) -> list[tuple[RecordCheck, dict[str, Any]]]:
+def check_flagged(uow: UnitOfWork, country: Country) -> list[tuple[RecordCheck, dict[str, Any]]]:
     """Run every check of an import on the records flagged as changed outside landrelease.
 
     Return, per flagged record, what was found, and the values a fix writes (the area
@@ -245,17 +246,12 @@ def check_flagged(store: Store, country: Country) -> list[tuple[RecordCheck, dic
 
     out: list[tuple[RecordCheck, dict[str, Any]]] = []
     for kind in KINDS.values():
-        cols = store.select(kind, where={"needs_check": 1})
+        records = uow.records(kind)
+        cols = records.select(columns=[*kind.field_names, "changed_by"], where={"needs_check": 1})
         n = len(cols["ref"])
         if not n:
             continue
-        stamps = store.select(
-            kind,
-            columns=["ref", "changed_by"],
-            where={"needs_check": 1},
-            geometry=False,
-        )
-        by = dict(zip(stamps["ref"], stamps["changed_by"], strict=True))
+        by = dict(zip(cols["ref"], cols["changed_by"], strict=True))
         frame = pd.DataFrame({f: cols[f] for f in kind.field_names if f not in SYSTEM_FIELDS})
         prepared = prepare_columns(kind, frame)
         problems: list[Problem] = list(prepared.problems)
@@ -281,8 +277,7 @@ def check_flagged(store: Store, country: Country) -> list[tuple[RecordCheck, dic
         if kind is HAZARDS:
             checked_cols["geom_key"] = geometry_keys(geoms)
         checks = [c for c in checks_for(kind, EDIT) if c.run is not None and not c.warning]
-        with store.reading() as conn:
-            facts = gather(store, conn, kind, checked_cols, checks)
+        facts = gather(uow, kind, checked_cols, checks)
         # A record keeping its own shape is no duplicate of itself.
         found = [
             p
@@ -298,7 +293,7 @@ def check_flagged(store: Store, country: Country) -> list[tuple[RecordCheck, dic
                 for i, a in zip(np.flatnonzero(present).tolist(), areas.tolist(), strict=True):
                     measured[i] = float(a)
                 minx, miny, maxx, maxy = shapely.total_bounds(geoms[present]).tolist()
-                near = store.select(HAZARDS, columns=["ref"], bbox=(minx, miny, maxx, maxy))
+                near = uow.records(HAZARDS).select(columns=["ref"], bbox=(minx, miny, maxx, maxy))
                 others = np.array(
                     [
                         g if r not in set(cols["ref"]) else None

@@ -124,8 +124,8 @@ def build_demo(
     step = progress or (lambda _n, _d, _t: None)
     path = Path(path)
     if path.exists():
-        with Registry.open(path) as old:
-            if old.store.setting("synthetic_demo") != "true":
+        with Registry.open(path) as old, old.store.unit_of_work() as uow:
+            if uow.settings.get("synthetic_demo") != "true":
                 raise LandreleaseError(
                     f"{path} exists and is not a demo registry; choose another --db"
                 )
@@ -138,11 +138,10 @@ def build_demo(
     weights /= weights.sum()
     chosen = rng.choice(len(places), size=areas, replace=True, p=weights)
     with Registry.open(path, create=True, country="UA") as reg:
-        with reg.store.transaction() as conn:
-            reg.store.set_setting(conn, "synthetic_demo", "true")
-            reg.store.prefix_layer_descriptions(conn, "SYNTHETIC DEMO DATA. ")
-            reg.store.set_setting(
-                conn,
+        with reg.store.unit_of_work(write=True) as uow:
+            uow.settings.set("synthetic_demo", "true")
+            uow.prefix_layer_descriptions("SYNTHETIC DEMO DATA. ")
+            uow.settings.set(
                 "description",
                 f"Synthetic demo scenario (seed {seed}): invented hazards, events, activities, "
                 "items and accidents over real GeoNames settlements of Ukraine",

@@ -6,6 +6,7 @@ The registry's `import_file` and `add_records` hand their batch to `Importer.run
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import gc
@@ -36,12 +37,12 @@ from landrelease.domain.geometry import (
 )
 from landrelease.domain.records import HAZARDS, RecordKind
 from landrelease.domain.validate import prepare_columns
-from landrelease.store import Columns, Store, now_utc
+from landrelease.store import Columns, Store, UnitOfWork, now_utc
 
 Progress = Callable[[str], None]
 
 IMPORT_STEPS = ("reading", "checking", "writing")
-BULK_ROWS = 10_000  # a batch larger than this is written with the bulk journal (store.transaction)
+BULK_ROWS = 10_000  # a batch larger than this is a bulk write (store.unit_of_work(bulk=True))
 
 
 @dataclass
@@ -113,14 +114,23 @@ class Importer:
         keep_status: bool = False,
         skip_invalid: str | Path | None = None,
         progress: Progress | None = None,
+        uow: UnitOfWork | None = None,
     ) -> ImportReport:
         """Return the report of importing `gdf` as records of `kind`: all of them, or none.
 
         Every record is checked (fields, geometry, refs, links, duplicates, lifecycle) before
         anything is written; any problem refuses the batch with the first one named, unless
         `skip_invalid` names a file for the bad records. The good ones are then written in
-        spatial order, with their audit rows, in one transaction.
+        spatial order, with their batch row, in one transaction.
+
+        Given a write unit of work `uow`, the batch is checked against what it reads and
+        written into it, as one step of a larger change that the caller's block commits
+        (e.g. a reviewed submission: its records written and it marked approved). Without,
+        the stored records are read in a snapshot of their own and the batch is written in
+        a unit of work of its own, so that the write lock is held only for the write.
         """
+        if uow is not None and not uow.write:
+            raise RuntimeError("an import writes: give it a unit of work begun with write=True")
         step = progress or (lambda _s: None)
         step("checking")
         report = ImportReport(kind.name, source)
@@ -190,10 +200,11 @@ class Importer:
             problems += settle()
             # Then the checks over the batch and against the stored records (domain.checks):
             # what they need of the store is read in one snapshot.
-            with self.store.reading() as conn:
-                stored = gather(self.store, conn, kind, cols, checks_for(kind, IMPORT))
+            with contextlib.ExitStack() as stack:
+                read = uow or stack.enter_context(self.store.unit_of_work())
+                stored = gather(read, kind, cols, checks_for(kind, IMPORT))
                 near = (
-                    self._stored_near(usable, conn)
+                    self._stored_near(usable, read)
                     if kind is HAZARDS and usable is not None
                     else None
                 )
@@ -228,7 +239,7 @@ class Importer:
                 return report
 
             try:
-                self._write(kind, cols, actor, reason, source, keep_status)
+                self._write(kind, cols, actor, reason, source, keep_status, uow)
             except DuplicateGeometry as exc:
                 if overlapping is not None:
                     overlapping.cancel()
@@ -262,8 +273,10 @@ class Importer:
         reason: str | None,
         source: str,
         keep_status: bool,
+        uow: UnitOfWork | None = None,
     ) -> None:
-        """Write the checked rows in spatial order, in one transaction; `cols` gets the refs."""
+        """Write the checked rows in spatial order, into `uow` or a write unit of work of
+        their own; `cols` gets the refs."""
         if kind is HAZARDS:
             # A confirmed area is a CHA (direct evidence), however it reached the registry.
             confirmed, cha = Status.CONFIRMED.value, HazardType.CHA.value
@@ -279,10 +292,15 @@ class Importer:
         if keep_status and kind is HAZARDS:
             reason = (reason + "; " if reason else "") + "statuses kept as recorded by the source"
         note = f"an import{'' if source == 'api' else ' of ' + Path(source).name} by {actor}"
-        with self.store.transaction(bulk=len(cols["ref"]) > BULK_ROWS, note=note) as conn:
-            cols["ref"] = self._assign_refs(kind, cols, conn)
-            batch = self.store.record_batch(
-                conn,
+        with contextlib.ExitStack() as stack:
+            if uow is None:
+                uow = stack.enter_context(
+                    self.store.unit_of_work(
+                        write=True, bulk=len(cols["ref"]) > BULK_ROWS, note=note
+                    )
+                )
+            cols["ref"] = self._assign_refs(kind, cols, uow)
+            batch = uow.batches.add(
                 kind,
                 at=at,
                 actor=actor,
@@ -292,9 +310,7 @@ class Importer:
                 records=len(cols["ref"]),
                 rejected=self.rejected,
             )
-            self.store.insert(
-                conn,
-                kind,
+            uow.records(kind).add(
                 cols,
                 at=at,
                 actor=actor,
@@ -357,13 +373,13 @@ class Importer:
                 cols["geom_key"][j] = keys[i]
                 cols["area_m2"][j] = areas[i]
 
-    def _stored_near(self, usable: np.ndarray, conn: Any) -> Columns | None:
+    def _stored_near(self, usable: np.ndarray, uow: UnitOfWork) -> Columns | None:
         """Return the stored hazard areas within the batch's extent (refs and geometries)."""
         present = usable[~shapely.is_missing(usable)]
         if not len(present):
             return None
         minx, miny, maxx, maxy = shapely.total_bounds(present).tolist()
-        near = self.store.select(HAZARDS, columns=["ref"], bbox=(minx, miny, maxx, maxy), conn=conn)
+        near = uow.records(HAZARDS).select(columns=["ref"], bbox=(minx, miny, maxx, maxy))
         return near if near["ref"] else None
 
     def _overlaps(
@@ -395,11 +411,11 @@ class Importer:
             )
         return out
 
-    def _all_refs(self, conn: Any) -> dict[str, str]:
+    def _all_refs(self, uow: UnitOfWork) -> dict[str, str]:
         """Return every stored ref with its kind: a ref names one record in the registry."""
-        return stored_refs(self.store, conn)
+        return stored_refs(uow)
 
-    def _assign_refs(self, kind: RecordKind, cols: Columns, conn: Any) -> list[str]:
+    def _assign_refs(self, kind: RecordKind, cols: Columns, uow: UnitOfWork) -> list[str]:
         refs = list(cols["ref"])
         missing = [i for i, r in enumerate(refs) if r is None]
         if not missing:
@@ -410,11 +426,11 @@ class Importer:
         for i in missing:
             year = int(dates[i][:4]) if dates and dates[i] else today
             by_year.setdefault(year, []).append(i)
-        taken = set(self._all_refs(conn)) | {r for r in refs if r}
+        taken = set(self._all_refs(uow)) | {r for r in refs if r}
         for year, rows in by_year.items():
             prefix = "-".join(p for p in (self.country.code, kind.ref_code, str(year)) if p)
             while rows:
-                serials = self.store.reserve_serials(conn, prefix, len(rows))
+                serials = uow.serials.reserve(prefix, len(rows))
                 fresh = [r for r in (f"{prefix}-{s:05d}" for s in serials) if r not in taken]
                 for i, ref in zip(rows, fresh, strict=False):
                     refs[i] = ref

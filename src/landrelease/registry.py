@@ -39,7 +39,9 @@ from landrelease.domain.records import (
     RecordKind,
     kind_named,
 )
-from landrelease.store import UNCHANGED, Columns, Store, now_utc, open_store
+from landrelease.records_json import geojson
+from landrelease.store import UNCHANGED, Columns, Store, UnitOfWork, now_utc, open_store
+from landrelease.store.base import BBox, OrderBy
 
 if TYPE_CHECKING:  # heavy modules load where they are used: a command starts fast
     import geopandas as gpd
@@ -87,16 +89,17 @@ class Registry:
         """Open the registry at `url` (a .gpkg path or database URL); `create` makes it."""
         store = open_store(url, create=create)
         try:
-            code = store.setting("country")
+            with store.unit_of_work() as uow:
+                code = uow.settings.get("country")
+                boundary = uow.settings.get("boundary_wkt")
             if code is None or (create and country):
                 code = (country or "UA").upper()
                 if code not in COUNTRIES:
                     raise ValidationError(
                         None, "country", f"unknown country {code!r}; known: {', '.join(COUNTRIES)}"
                     )
-                with store.transaction() as conn:
-                    store.set_setting(conn, "country", code)
-            boundary = store.setting("boundary_wkt")
+                with store.unit_of_work(write=True) as uow:
+                    uow.settings.set("country", code)
             ctry = COUNTRIES[code]
             if boundary:
                 ctry = dataclasses.replace(ctry, boundary=shapely.from_wkt(boundary))
@@ -122,9 +125,9 @@ class Registry:
         boundary = shapely.union_all(gdf.geometry.values)
         if boundary.is_empty or boundary.geom_type not in ("Polygon", "MultiPolygon"):
             raise ValidationError(str(path), "geometry", "a boundary file needs polygons")
-        with self.store.transaction() as conn:
-            self.store.set_setting(conn, "boundary_wkt", boundary.wkt)
-            self.store.set_setting(conn, "boundary_source", f"{path} (set by {actor})")
+        with self.store.unit_of_work(write=True) as uow:
+            uow.settings.set("boundary_wkt", boundary.wkt)
+            uow.settings.set("boundary_source", f"{path} (set by {actor})")
         self.country = dataclasses.replace(self.country, boundary=boundary)
 
     # -- imports ---------------------------------------------------------------------------
@@ -189,8 +192,13 @@ class Registry:
         reason: str | None = None,
         repair: bool = False,
         keep_status: bool = False,
+        uow: UnitOfWork | None = None,
     ) -> list[str]:
-        """Add records (dicts with a shapely "geometry", or a GeoDataFrame); return their refs."""
+        """Add records (dicts with a shapely "geometry", or a GeoDataFrame); return their refs.
+
+        Given a write unit of work (`store.unit_of_work(write=True)`), the records are
+        written into it: they land when its block commits, with whatever else it writes.
+        """
         import geopandas as gpd
         import pandas as pd
 
@@ -213,21 +221,75 @@ class Registry:
             repair=repair,
             keep_status=keep_status,
             source="api",
+            uow=uow,
         )
         return report.refs
 
     # -- reading ---------------------------------------------------------------------------
 
+    def record_columns(
+        self,
+        kind: str,
+        *,
+        columns: Sequence[str] | None = None,
+        where: dict[str, Any] | None = None,
+        bbox: BBox | None = None,
+        geometry: bool = True,
+        order_by: OrderBy | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> Columns:
+        """Return records of a kind as columns (the bulk path: no object per row).
+
+        `columns` are the kind's fields and the change stamp (changed_at, changed_by,
+        change_action, needs_check), by default the fields; `where` maps a column to a value
+        or a list of values; `order_by` is a column or "-column" (descending); `offset` and
+        `limit` take one page. A name that is no column is a ValidationError. Values are as
+        stored: `records_json` makes JSON of them.
+        """
+        k = kind_named(kind)
+        with self.store.unit_of_work() as uow:
+            return uow.records(k).select(
+                columns=columns,
+                where=where,
+                bbox=bbox,
+                geometry=geometry,
+                order_by=order_by,
+                limit=limit,
+                offset=offset,
+            )
+
+    def count(
+        self, kind: str, *, where: dict[str, Any] | None = None, bbox: BBox | None = None
+    ) -> int:
+        """Return how many records of a kind match `where` and `bbox` (as `record_columns`)."""
+        k = kind_named(kind)
+        with self.store.unit_of_work() as uow:
+            return uow.records(k).count(where=where, bbox=bbox)
+
     def hazard_columns(
         self,
         *,
-        bbox: tuple[float, float, float, float] | None = None,
+        bbox: BBox | None = None,
         status: str | None = None,
         columns: Sequence[str] | None = None,
+        geometry: bool = True,
+        order_by: OrderBy | None = None,
+        limit: int | None = None,
+        offset: int = 0,
     ) -> Columns:
-        """Return hazard areas as columns (the bulk path: no object per row)."""
+        """Return hazard areas (optionally of one status) as columns, as `record_columns`."""
         where = {"status": lifecycle.parse_status(status).value} if status else None
-        return self.store.select(HAZARDS, columns=columns, where=where, bbox=bbox)
+        return self.record_columns(
+            HAZARDS.name,
+            columns=columns,
+            where=where,
+            bbox=bbox,
+            geometry=geometry,
+            order_by=order_by,
+            limit=limit,
+            offset=offset,
+        )
 
     def hazards(
         self, *, bbox: tuple[float, float, float, float] | None = None, status: str | None = None
@@ -237,13 +299,20 @@ class Registry:
 
     def records(self, kind: str, *, area_ref: str | None = None) -> gpd.GeoDataFrame:
         """Return every record of a kind (optionally of one area) as a GeoDataFrame."""
-        k = kind_named(kind)
         where = {"area_ref": area_ref} if area_ref else None
-        return _frame(k, self.store.select(k, where=where))
+        return _frame(kind_named(kind), self.record_columns(kind, where=where))
 
     def hazard(self, ref: str) -> HazardArea:
         """Return one hazard area; raise NotFound if there is none."""
-        return _to_record(HAZARDS, self.store.record(HAZARDS, ref))
+        return self.record(HAZARDS.name, ref)
+
+    def stored_record(self, kind: str, ref: str) -> dict[str, Any]:
+        """Return one record as stored: its fields, its change stamp and "geometry", read
+        together (one snapshot); `records_json.record_json` makes JSON of it. Raise NotFound
+        if there is none. A value edited outside landrelease comes back as it is."""
+        k = kind_named(kind)
+        with self.store.unit_of_work() as uow:
+            return uow.records(k).get(ref)
 
     def change_stamp(self, kind: str, ref: str) -> dict[str, Any]:
         """Return who changed a record last, when, how, and whether it awaits a check.
@@ -251,31 +320,23 @@ class Registry:
         `needs_check` is true for a record changed outside landrelease (QGIS, GDAL, SQL) and
         not yet checked with `landrelease check`.
         """
-        k = kind_named(kind)
-        cols = self.store.select(
-            k,
-            columns=["changed_at", "changed_by", "change_action", "needs_check"],
-            where={"ref": ref},
-            geometry=False,
-        )
-        if not cols["changed_at"]:
-            raise NotFound(f"{ref}: no record with this reference")
-        out = {c: v[0] for c, v in cols.items()}
+        row = self.stored_record(kind, ref)
+        out = {c: row[c] for c in ("changed_at", "changed_by", "change_action", "needs_check")}
         out["needs_check"] = bool(out["needs_check"])
         return out
 
     def record(self, kind: str, ref: str) -> Any:
-        k = kind_named(kind)
-        return _to_record(k, self.store.record(k, ref))
+        """Return one record of a kind (a domain record); raise NotFound if there is none."""
+        return _to_record(kind_named(kind), self.stored_record(kind, ref))
 
-    def _of_area(self, kind: RecordKind, area_ref: str, conn: Any = None) -> list[Any]:
-        self.store.record(HAZARDS, area_ref, conn=conn)  # NotFound for an unknown area
-        cols = self.store.select(kind, where={"area_ref": area_ref}, conn=conn)
+    def _of_area(self, kind: RecordKind, area_ref: str, uow: UnitOfWork | None = None) -> list[Any]:
+        if uow is None:
+            with self.store.unit_of_work() as read:
+                return self._of_area(kind, area_ref, read)
+        uow.records(HAZARDS).get(area_ref)  # NotFound for an unknown area
+        cols = uow.records(kind).select(where={"area_ref": area_ref})
         n = len(cols["ref"])
-        return [
-            _to_record(kind, {k: (v[i] if k != "geometry" else v[i]) for k, v in cols.items()})
-            for i in range(n)
-        ]
+        return [_to_record(kind, {k: v[i] for k, v in cols.items()}) for i in range(n)]
 
     def events(self, area_ref: str) -> list[ContaminationEvent]:
         """Return the contamination events recorded for an area."""
@@ -313,10 +374,10 @@ class Registry:
             raise ValidationError(
                 ref, "cleared_share", f"must lie between 0 and 1, got {cleared_share}"
             )
-        with self.store.reading() as conn:
-            hazard = _to_record(HAZARDS, self.store.record(HAZARDS, ref, conn=conn))
-            events = self._of_area(EVENTS, ref, conn)
-            items = self._of_area(ITEMS, ref, conn)
+        with self.store.unit_of_work() as uow:
+            hazard = _to_record(HAZARDS, uow.records(HAZARDS).get(ref))
+            events = self._of_area(EVENTS, ref, uow)
+            items = self._of_area(ITEMS, ref, uow)
         if not events:
             raise ValidationError(
                 ref,
@@ -347,26 +408,28 @@ class Registry:
 
     def summary(self) -> dict[str, Any]:
         """Return counts per kind, hazard areas per status and their total area in m2."""
-        out: dict[str, Any] = {k: self.store.count(kind) for k, kind in KINDS.items()}
-        out["hazards_by_status"] = self.store.counts_by(HAZARDS, "status")
-        cols = self.store.select(HAZARDS, columns=["area_m2"], geometry=False)
+        with self.store.unit_of_work() as uow:
+            out: dict[str, Any] = {k: uow.records(kind).count() for k, kind in KINDS.items()}
+            out["hazards_by_status"] = uow.records(HAZARDS).counts_by("status")
+            cols = uow.records(HAZARDS).select(columns=["area_m2"], geometry=False)
         out["hazard_area_km2"] = float(np.nansum(np.asarray(cols["area_m2"], dtype=float))) / 1e6
         out["country"] = self.country.code
         return out
 
     # -- changes ---------------------------------------------------------------------------
 
-    def area_facts(self, ref: str, conn: Any = None) -> lifecycle.AreaFacts:
+    def area_facts(self, ref: str, uow: UnitOfWork | None = None) -> lifecycle.AreaFacts:
         """Return what the lifecycle rules need to know about an area's records.
 
-        Pass the connection of a write transaction to read the facts inside it.
+        Pass the unit of work of a change to read the facts inside it.
         """
-        acts = self.store.select(
-            ACTIVITIES,
+        if uow is None:
+            with self.store.unit_of_work() as read:
+                return self.area_facts(ref, read)
+        acts = uow.records(ACTIVITIES).select(
             columns=["activity_type", "status", "evidence_found"],
             where={"area_ref": ref},
             geometry=False,
-            conn=conn,
         )
         rows = list(zip(acts["activity_type"], acts["status"], acts["evidence_found"], strict=True))
         done = ActivityStatus.COMPLETED.value
@@ -376,12 +439,7 @@ class Registry:
         ) -> bool:
             return any(a == t.value and s == status and cond(e) for a, s, e in rows)
 
-        evidence = any(
-            self.store.select(
-                k, columns=["ref"], where={"area_ref": ref}, geometry=False, conn=conn
-            )["ref"]
-            for k in (ITEMS, ACCIDENTS)
-        )
+        evidence = any(uow.records(k).count(where={"area_ref": ref}) for k in (ITEMS, ACCIDENTS))
         return lifecycle.AreaFacts(
             completed_nts=has(ActivityType.NTS, done),
             open_ts_or_clearance=has(ActivityType.TS, ActivityStatus.OPEN.value)
@@ -405,17 +463,16 @@ class Registry:
     ) -> HazardArea:
         """Change an area's land-release status if the lifecycle allows it; return the area."""
         target = lifecycle.parse_status(status, ref)
-        with self.store.transaction() as conn:
-            rec = self.store.record(HAZARDS, ref, conn=conn)
+        with self.store.unit_of_work(write=True) as uow:
+            areas = uow.records(HAZARDS)
+            rec = areas.get(ref)
             current = Status(rec["status"])
-            facts = self.area_facts(ref, conn)  # read in the same transaction as the change
+            facts = self.area_facts(ref, uow)  # read in the same transaction as the change
             lifecycle.check_transition(ref, current, target, facts, reason)
             values: dict[str, Any] = {"status": target.value}
             if target is Status.CONFIRMED:
                 values["hazard_type"] = HazardType.CHA.value
-            self.store.update(
-                conn,
-                HAZARDS,
+            areas.update(
                 ref,
                 values,
                 expected_version=expected_version
@@ -426,7 +483,7 @@ class Registry:
                 actor=actor,
                 reason=reason or f"status {current.value} -> {target.value}",
             )
-        return self.hazard(ref)
+            return _to_record(HAZARDS, areas.get(ref))
 
     def update_record(
         self,
@@ -452,26 +509,24 @@ class Registry:
         from landrelease.checking import check_edit
 
         # Every check of an edit (domain.checks), on the stored row plus the changes: what
-        # the import refuses, the edit refuses, where the change is at fault.
-        edit = check_edit(self.store, self.country, k, ref, changes, geometry)
-        values, geometry = edit.values, edit.geometry
-        with self.store.transaction() as conn:
-            rec = self.store.record(k, ref, conn=conn)
-            self.store.update(
-                conn,
-                k,
+        # the import refuses, the edit refuses, where the change is at fault. The checks run
+        # before the write lock; the edit is written at the version they checked, so that a
+        # change made meanwhile is a conflict, not an edit checked against another row.
+        with self.store.unit_of_work() as uow:
+            edit = check_edit(uow, self.country, k, ref, changes, geometry)
+        with self.store.unit_of_work(write=True) as uow:
+            records = uow.records(k)
+            records.update(
                 ref,
-                values,
-                geometry=geometry,
-                expected_version=expected_version
-                if expected_version is not None
-                else rec["version"],
+                edit.values,
+                geometry=edit.geometry,
+                expected_version=expected_version if expected_version is not None else edit.version,
                 action="update",
                 at=now_utc(),
                 actor=actor,
                 reason=reason,
             )
-        return self.record(kind, ref)
+            return _to_record(k, records.get(ref))
 
     def check(self, *, fix: bool = False, actor: str) -> list[Any]:
         """Check every record changed outside landrelease; with `fix`, settle those that pass.
@@ -483,17 +538,16 @@ class Registry:
         """
         from landrelease.checking import check_flagged
 
-        found = check_flagged(self.store, self.country)
+        with self.store.unit_of_work() as uow:
+            found = check_flagged(uow, self.country)
         if not fix:
             return [rc for rc, _ in found]
         at = now_utc()
         for rc, values in found:
             if rc.problems:
                 continue
-            with self.store.transaction() as conn:
-                self.store.update(
-                    conn,
-                    KINDS[rc.kind],
+            with self.store.unit_of_work(write=True) as uow:
+                uow.records(KINDS[rc.kind]).update(
                     rc.ref,
                     values,
                     expected_version=rc.version,
@@ -510,7 +564,8 @@ class Registry:
 
     def history(self, ref: str) -> list[dict[str, Any]]:
         """Return every version of a record, oldest first, with what changed in each."""
-        rows = self.store.versions(ref)
+        with self.store.unit_of_work() as uow:
+            rows = uow.history.versions(ref)
         if not rows:
             raise NotFound(f"{ref}: no record with this reference")
         out = []
@@ -523,7 +578,7 @@ class Registry:
             }
             geom = r["geometry"]
             if not _same_geometry(prev_geom, geom):
-                changes["geometry"] = [_geojson(prev_geom), _geojson(geom)]
+                changes["geometry"] = [geojson(prev_geom), geojson(geom)]
             out.append(
                 {
                     "kind": r["kind"],
@@ -541,34 +596,34 @@ class Registry:
 
     def revert(self, ref: str, to_version: int, *, actor: str, reason: str | None = None) -> Any:
         """Restore a record to an earlier version, as a new audited version; return the record."""
-        rows = self.store.versions(ref)
-        if not rows:
-            raise NotFound(f"{ref}: no record with this reference")
-        current = rows[-1]["version"]
-        target = next((r for r in rows if r["version"] == to_version), None)
-        if target is None or to_version >= current:
-            raise ValidationError(
-                ref,
-                "version",
-                f"cannot revert to version {to_version}: "
-                f"choose an earlier version, 1..{current - 1}"
-                if current > 1
-                else f"cannot revert: {ref} has only version 1",
-            )
-        kind = KINDS[target["kind"]]
-        values = {k: v for k, v in target["state"].items() if k not in ("ref", "version")}
-        geom = target["geometry"]
-        if kind is HAZARDS and geom is not None:
-            values["geom_key"] = geometry_keys(np.array([geom]))[0]
         from landrelease.checking import check_revert
 
-        # A correction, outside the lifecycle; but what it restores must still hold.
-        check_revert(self.store, self.country, kind, ref, to_version, values, geom)
+        with self.store.unit_of_work() as uow:
+            rows = uow.history.versions(ref)
+            if not rows:
+                raise NotFound(f"{ref}: no record with this reference")
+            current = rows[-1]["version"]
+            target = next((r for r in rows if r["version"] == to_version), None)
+            if target is None or to_version >= current:
+                raise ValidationError(
+                    ref,
+                    "version",
+                    f"cannot revert to version {to_version}: "
+                    f"choose an earlier version, 1..{current - 1}"
+                    if current > 1
+                    else f"cannot revert: {ref} has only version 1",
+                )
+            kind = KINDS[target["kind"]]
+            values = {k: v for k, v in target["state"].items() if k not in ("ref", "version")}
+            geom = target["geometry"]
+            if kind is HAZARDS and geom is not None:
+                values["geom_key"] = geometry_keys(np.array([geom]))[0]
+            # A correction, outside the lifecycle; but what it restores must still hold.
+            check_revert(uow, self.country, kind, ref, to_version, values, geom)
         note = f"revert to version {to_version}" + (f": {reason}" if reason else "")
-        with self.store.transaction() as conn:
-            self.store.update(
-                conn,
-                kind,
+        with self.store.unit_of_work(write=True) as uow:
+            records = uow.records(kind)
+            records.update(
                 ref,
                 values,
                 geometry=geom,
@@ -578,7 +633,7 @@ class Registry:
                 actor=actor,
                 reason=note,
             )
-        return self.record(kind.name, ref)
+            return _to_record(kind, records.get(ref))
 
     # -- export ----------------------------------------------------------------------------
 
@@ -672,29 +727,7 @@ def _to_record(kind: RecordKind, rec: dict[str, Any]) -> Any:
     return kind.cls(**values, geometry=rec.get("geometry"))
 
 
-def _geojson(g: Any) -> Any:
-    import orjson
-
-    return None if g is None else orjson.loads(shapely.to_geojson(g))
-
-
 def _same_geometry(a: Any, b: Any) -> bool:
     if a is None or b is None:
         return a is b
     return bool(shapely.equals_exact(a, b, tolerance=0))
-
-
-def record_dict(record: Any) -> dict[str, Any]:
-    """Return a record's fields as JSON-ready values (dates ISO, codes as lists, GeoJSON)."""
-    out: dict[str, Any] = {}
-    for f in dataclasses.fields(record):
-        v = getattr(record, f.name)
-        if f.name == "geometry":
-            out["geometry"] = _geojson(v)
-        elif isinstance(v, dt.date):
-            out[f.name] = v.isoformat()
-        elif isinstance(v, tuple):
-            out[f.name] = list(v)
-        else:
-            out[f.name] = v
-    return out

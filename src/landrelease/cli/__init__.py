@@ -225,15 +225,16 @@ def hazards_list(
     json: JsonOption = False,
 ) -> None:
     """List hazardous areas."""
+    from landrelease.domain.records import HAZARDS
+    from landrelease.records_json import STAMP, records_json
+
     box = _parse_bbox(bbox)
     with _open(db) as reg:
-        cols = reg.hazard_columns(bbox=box, status=status, columns=LIST_COLUMNS)
-    n = len(cols["ref"])
-    if "contamination" in cols:
-        cols["contamination"] = [
-            [p for p in (v or "").split(";") if p] for v in cols["contamination"]
-        ]
-    rows = [{c: cols[c][i] for c in LIST_COLUMNS} for i in range(n)]
+        cols = reg.hazard_columns(
+            bbox=box, status=status, columns=[*LIST_COLUMNS, *STAMP], geometry=False
+        )
+    rows = records_json(HAZARDS, cols, geometry=False)
+    n = len(rows)
     if json:
         print_json(rows)
         return
@@ -270,21 +271,16 @@ def hazards_show(
     json: JsonOption = False,
 ) -> None:
     """Show one hazardous area with every field."""
-    from landrelease.registry import record_dict
+    from landrelease.domain.records import HAZARDS
+    from landrelease.records_json import record_json
 
     with _open(db) as reg:
-        data = record_dict(reg.hazard(ref))
-        stamp = reg.change_stamp("hazards", ref)
-    data.update(
-        changed_at=stamp["changed_at"],
-        changed_by=stamp["changed_by"],
-        needs_check=stamp["needs_check"],
-    )
+        data = record_json(HAZARDS, reg.stored_record(HAZARDS.name, ref))
     if json:
         print_json(data)
         return
     _show_record(data)
-    if stamp["needs_check"]:
+    if data["needs_check"]:
         console.print(
             f"{ref} was edited outside landrelease, not checked: run 'landrelease check'",
             style="yellow",

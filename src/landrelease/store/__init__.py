@@ -5,12 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 
 from landrelease.domain.errors import LandreleaseError
-from landrelease.store.base import Columns, Store, now_utc
-from landrelease.store.sqlite import UNCHANGED, SqliteStore
+from landrelease.store.base import UNCHANGED, Columns, Records, Store, UnitOfWork, now_utc
+from landrelease.store.sqlite import SqliteStore
 
 
-def open_store(url: str | Path, *, create: bool = False) -> Store:
-    """Return the store at `url`: a file path (GeoPackage) or a database URL."""
+def open_store(url: str | Path, *, create: bool = False, readonly: bool = False) -> Store:
+    """Return the store at `url`: a file path (GeoPackage) or a database URL.
+
+    `create` makes a new registry there; `readonly` opens it for reading only (a write unit
+    of work is then refused with RegistryReadOnly).
+    """
     text = str(url)
     if text.startswith(("postgresql:", "postgres:")):
         raise LandreleaseError(
@@ -18,7 +22,16 @@ def open_store(url: str | Path, *, create: bool = False) -> Store:
         )
     if text.startswith("sqlite:///"):
         text = text[len("sqlite:///") :]
-    return SqliteStore.open(Path(text), create=create)
+    return SqliteStore.open(Path(text), create=create, readonly=readonly)
 
 
-__all__ = ["UNCHANGED", "Columns", "SqliteStore", "Store", "now_utc", "open_store"]
+__all__ = [
+    "UNCHANGED",
+    "Columns",
+    "Records",
+    "SqliteStore",
+    "Store",
+    "UnitOfWork",
+    "now_utc",
+    "open_store",
+]

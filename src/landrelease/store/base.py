@@ -1,7 +1,21 @@
-"""The repository API every store backend offers the registry.
+"""The Store protocol, its unit of work and the repositories hanging off it.
 
-The SQLite/GeoPackage backend (`store/sqlite.py`) implements it today; a PostGIS backend will
-stand beside it, chosen by the `--db` URL. The registry and the importer use nothing else.
+Every backend offers these: the SQLite/GeoPackage backend (`store/sqlite.py`,
+`store/sqlite_uow.py`) today, a PostGIS backend next, chosen by the `--db` URL. The registry,
+the importer and the checks use nothing else; nothing outside the store sees a connection.
+
+    with store.unit_of_work(write=True, note="an edit by alice") as uow:
+        area = uow.records(HAZARDS).get("UA-2024-00001")
+        uow.records(HAZARDS).update(area["ref"], {...}, expected_version=area["version"], ...)
+
+A unit of work is one transaction: committed when its block ends without error, rolled back
+otherwise (or earlier with `uow.commit()` / `uow.rollback()`, after which it is over). A read
+unit of work is one consistent snapshot and refuses writes.
+
+Reads are columnar (a list per column, no object per row). Every column name a read is given
+(columns, `where` keys, `order_by`) is checked against the record kind's fields and the
+change stamp columns of `query.STAMP_COLUMNS` before any SQL is made; values are always bound
+parameters.
 """
 
 from __future__ import annotations
@@ -14,8 +28,12 @@ from typing import Any, Protocol
 from landrelease.domain.records import RecordKind
 
 Columns = dict[str, Any]  # column name -> list of values; "geometry" -> np.ndarray of shapely
+BBox = tuple[float, float, float, float]  # minx, miny, maxx, maxy in EPSG:4326
+OrderBy = str | Sequence[str]  # "name", or "-name" for descending; several for ties
 
 GEOM = "geom"  # the geometry column of every feature table
+
+UNCHANGED: Any = object()  # Records.update(): leave the geometry as it is
 
 
 def now_utc() -> str:
@@ -23,64 +41,101 @@ def now_utc() -> str:
     return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")[:-4] + "Z"
 
 
-class Store(Protocol):
-    """Records kept by one backend; every write goes through `transaction()` with its audit."""
+class Records(Protocol):
+    """The records of one kind, read and written inside a unit of work."""
 
-    backend: str
+    @property
+    def kind(self) -> RecordKind: ...
 
-    def close(self) -> None: ...
-
-    # -- units of work --
-    def transaction(
-        self, *, bulk: bool = False, note: str | None = None
-    ) -> AbstractContextManager[Any]:
-        """One write transaction: committed on success, rolled back on any error.
-
-        `note` says what it does, for another writer who finds the registry busy meanwhile.
-        Raises RegistryReadOnly on a registry opened read-only, RegistryBusy when another
-        writer holds the lock too long.
-        """
+    # -- reads --
+    def get(self, ref: str) -> dict[str, Any]:
+        """Return one record: its fields, the system columns and "geometry" (None for a kind
+        without one), as stored; raise NotFound if no record of this kind has `ref`."""
         ...
 
-    def reading(self) -> AbstractContextManager[Any]:
-        """One consistent read (a snapshot)."""
-        ...
-
-    # -- settings and references --
-    def setting(self, key: str, default: str | None = None) -> str | None: ...
-    def set_setting(self, conn: Any, key: str, value: str) -> None: ...
-    def reserve_serials(self, conn: Any, prefix: str, count: int) -> range: ...
-    def prefix_layer_descriptions(self, conn: Any, prefix: str) -> None: ...
-
-    # -- reads: columns, never an object per row --
     def select(
         self,
-        kind: RecordKind,
         *,
         columns: Sequence[str] | None = None,
         where: dict[str, Any] | None = None,
-        bbox: tuple[float, float, float, float] | None = None,
+        bbox: BBox | None = None,
         geometry: bool = True,
-        conn: Any = None,
-    ) -> Columns: ...
-    def record(self, kind: RecordKind, ref: str, conn: Any = None) -> dict[str, Any]: ...
-    def column_values(self, kind: RecordKind, column: str, conn: Any = None) -> set[Any]: ...
-    def refs_by_key(self, conn: Any, keys: Sequence[int]) -> dict[int, str]: ...
-    def versions(self, ref: str) -> list[dict[str, Any]]:
-        """Every version of a record, oldest first (history rows, then the current row)."""
-        ...
-    def count(self, kind: RecordKind) -> int: ...
-    def counts_by(self, kind: RecordKind, column: str) -> dict[str, int]: ...
+        order_by: OrderBy | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> Columns:
+        """Return the matching records as columns, plus "geometry" (shapely) if asked for.
 
-    def encode_geometries(self, kind: RecordKind, geoms: Any) -> list[Any]:
-        """Geometries in the form `kind`'s table stores them, made ahead of `insert` (any
-        thread)."""
+        `columns` default to the kind's fields. `where` maps a column to a value (None: the
+        column is empty) or to a list of values (any of them). `bbox` keeps the records
+        whose geometry really intersects the box. Rows come in `order_by` order, then in the
+        order they were stored; ascending puts empty values last. `offset` rows are skipped
+        and at most `limit` returned. An unknown column name is a ValidationError.
+        """
+        ...
+
+    def count(self, *, where: dict[str, Any] | None = None, bbox: BBox | None = None) -> int:
+        """Return how many records `select` would give with `where` and `bbox` (no limit)."""
+        ...
+
+    def counts_by(self, column: str) -> dict[Any, int]:
+        """Return {value: number of records} of one column."""
+        ...
+
+    def values(self, column: str) -> set[Any]:
+        """Return the set of non-empty values of one column (e.g. every ref)."""
+        ...
+
+    def refs_by_key(self, keys: Sequence[int]) -> dict[int, str]:
+        """Return {geometry key: ref} of the stored records (of a polygon kind) with `keys`."""
         ...
 
     # -- writes: the database keeps the history (earlier versions) itself --
-    def record_batch(
+    def add(
         self,
-        conn: Any,
+        data: Columns,
+        *,
+        at: str,
+        actor: str,
+        reason: str | None,
+        batch: int | None,
+        encoded: Sequence[Any] | None = None,
+    ) -> None:
+        """Insert new records (version 1, the row itself) from columns; fast for 100,000.
+
+        `encoded` may give the geometries as `Store.encode_geometries` made them. A ref or a
+        geometry key stored meanwhile by another writer is a ConflictError or
+        DuplicateGeometry, and nothing of the batch is written.
+        """
+        ...
+
+    def update(
+        self,
+        ref: str,
+        values: dict[str, Any],
+        *,
+        geometry: Any = UNCHANGED,
+        expected_version: int,
+        action: str,
+        at: str,
+        actor: str,
+        reason: str | None,
+        checked: bool = False,
+    ) -> int:
+        """Write a new version of record `ref` if it is still at `expected_version`; return
+        the new version. A stale version is a ConflictError, an unknown ref NotFound.
+
+        `geometry` None clears it; left out, the stored one stays. `checked` clears the flag
+        of a record changed outside landrelease.
+        """
+        ...
+
+
+class Batches(Protocol):
+    """Import batches: who imported which file, when and why; each created record names one."""
+
+    def add(
+        self,
         kind: RecordKind,
         *,
         at: str,
@@ -90,34 +145,126 @@ class Store(Protocol):
         sha256: str | None,
         records: int,
         rejected: int = 0,
-    ) -> int: ...
-    def insert(
-        self,
-        conn: Any,
-        kind: RecordKind,
-        data: Columns,
-        *,
-        at: str,
-        actor: str,
-        reason: str | None,
-        batch: int | None,
-        encoded: Sequence[Any] | None = None,
-    ) -> None: ...
-    def update(
-        self,
-        conn: Any,
-        kind: RecordKind,
-        ref: str,
-        values: dict[str, Any],
-        *,
-        geometry: Any = ...,
-        expected_version: int,
-        action: str,
-        at: str,
-        actor: str,
-        reason: str | None,
-        checked: bool = False,
-    ) -> int: ...
+    ) -> int:
+        """Record one import batch; return its id."""
+        ...
+
+    def get(self, batch_id: int) -> dict[str, Any]:
+        """Return one batch (kind, at, actor, reason, source, sha256, records, rejected)."""
+        ...
 
 
-__all__ = ["Columns", "Store", "now_utc"]
+class Settings(Protocol):
+    """Settings of the registry (its country, its boundary...), kept with the records."""
+
+    def get(self, key: str, default: str | None = None) -> str | None: ...
+    def set(self, key: str, value: str) -> None: ...
+
+
+class Serials(Protocol):
+    """The counters behind generated refs (<COUNTRY>[-<KIND>]-<YEAR>-<serial>)."""
+
+    def reserve(self, prefix: str, count: int) -> range:
+        """Return `count` new serial numbers for refs starting with `prefix`."""
+        ...
+
+
+class History(Protocol):
+    """Earlier versions of records, kept by the database."""
+
+    def versions(self, ref: str) -> list[dict[str, Any]]:
+        """Return every version of a record, oldest first; [] if no record has this ref.
+
+        Each: kind, ref, version, action, at, actor, reason, source (of an import batch),
+        needs_check, state (the fields) and geometry.
+        """
+        ...
+
+
+class UnitOfWork(Protocol):
+    """One transaction, with the repositories that read and write through it."""
+
+    @property
+    def write(self) -> bool: ...
+    @property
+    def batches(self) -> Batches: ...
+    @property
+    def settings(self) -> Settings: ...
+    @property
+    def serials(self) -> Serials: ...
+    @property
+    def history(self) -> History: ...
+
+    def records(self, kind: RecordKind) -> Records:
+        """Return the repository of the records of `kind`."""
+        ...
+
+    def prefix_layer_descriptions(self, prefix: str) -> None:
+        """Put `prefix` before every layer's description (what a GIS client shows of it)."""
+        ...
+
+    def commit(self) -> None:
+        """Commit now; the unit of work is then over (using it again is an error)."""
+        ...
+
+    def rollback(self) -> None:
+        """Roll back now; the unit of work is then over."""
+        ...
+
+
+class Store(Protocol):
+    """Records kept by one backend; every read and write goes through a unit of work."""
+
+    backend: str
+    readonly: bool
+
+    def close(self) -> None: ...
+
+    def unit_of_work(
+        self, *, write: bool = False, bulk: bool = False, note: str | None = None
+    ) -> AbstractContextManager[UnitOfWork]:
+        """Begin one transaction: a snapshot to read, or with `write` the write lock.
+
+        `bulk` (a large import) lets the backend write the fastest way it has; `note` says
+        what the write does, for another writer who finds the registry busy meanwhile.
+        A write raises RegistryReadOnly on a registry opened read-only, RegistryBusy when
+        another writer holds the lock too long.
+        """
+        ...
+
+    def select(
+        self,
+        kind: RecordKind,
+        *,
+        columns: Sequence[str] | None = None,
+        where: dict[str, Any] | None = None,
+        bbox: BBox | None = None,
+        geometry: bool = True,
+        order_by: OrderBy | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> Columns:
+        """Return `Records.select` of one read unit of work of its own (a one-read shortcut)."""
+        ...
+
+    def encode_geometries(self, kind: RecordKind, geoms: Any) -> list[Any]:
+        """Return geometries in the form `kind`'s table stores them, made ahead of
+        `Records.add` (on any thread, outside a unit of work)."""
+        ...
+
+
+__all__ = [
+    "GEOM",
+    "UNCHANGED",
+    "BBox",
+    "Batches",
+    "Columns",
+    "History",
+    "OrderBy",
+    "Records",
+    "Serials",
+    "Settings",
+    "Store",
+    "UnitOfWork",
+    "now_utc",
+]
