@@ -334,11 +334,16 @@ class SqliteRecords:
         marks = ",".join("?" * len(all_names))
 
         present = ~shapely.is_missing(geoms) if geoms is not None else np.zeros(n, dtype=bool)
-        bulk = bool(present.sum() > 50)
         rt = gpkg.rtree_name(table)
         rebuild = _deferred_indexes(conn, table) if n > 1000 else []
-        if bulk:
-            conn.exec_driver_sql(f"DROP TRIGGER {rt}_insert")
+        # A large batch sets its table's per-row insert triggers aside and does their work
+        # once, for all its rows, before the transaction ends (each trigger comes back).
+        aside = _insert_triggers(conn, table) if n > 1000 else {}
+        bulk = bool(present.sum() > 50) or any(name.startswith(rt) for name in aside)
+        if bulk and not aside:
+            aside = {f"{rt}_insert": gpkg.rtree_insert_trigger(table)}
+        for name in aside:
+            conn.exec_driver_sql(f'DROP TRIGGER "{name}"')
         first = conn.exec_driver_sql(f"SELECT coalesce(max(fid), 0) FROM {table}").scalar_one()
         try:
             conn.exec_driver_sql(
@@ -350,8 +355,7 @@ class SqliteRecords:
                 f"{kind.name}: a record with one of these refs was added by someone else while "
                 "this batch was being checked; nothing was written, import it again"
             ) from None
-        if bulk:
-            assert geoms is not None
+        if bulk and geoms is not None and present.any():
             fids = np.arange(first + 1, first + 1 + n)
             b = shapely.bounds(geoms[present])
             stored = conn.exec_driver_sql(f"SELECT count(*) FROM {rt}_rowid").scalar_one()
@@ -371,7 +375,9 @@ class SqliteRecords:
                         )
                     ),
                 )
-            conn.exec_driver_sql(gpkg.rtree_insert_trigger(table))
+        _after_bulk_insert(conn, table, aside, first, n)
+        for sql in aside.values():
+            conn.exec_driver_sql(sql)
 
         for sql in rebuild:
             try:
@@ -677,3 +683,41 @@ __all__ = [
     "SqliteUnitOfWork",
     "encode_geometries",
 ]
+
+
+# Per-row insert triggers that a large batch sets aside, by name: what each does is done once
+# for the batch in `_after_bulk_insert`. Code checks need no redoing: the batch was checked.
+_SET_ASIDE = ("rtree_", "trigger_insert_feature_count_", "relation_", "_code_insert")
+
+
+def _insert_triggers(conn: Connection, table: str) -> dict[str, str]:
+    """Return {name: CREATE TRIGGER} of `table`'s insert triggers that a batch may set aside."""
+    rows = conn.exec_driver_sql(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = ?", (table,)
+    ).fetchall()
+    out = {}
+    for name, sql in rows:
+        head = " ".join(sql.split()[:8]).upper()
+        if " INSERT ON " in head and any(p in name for p in _SET_ASIDE):
+            out[name] = sql
+    return out
+
+
+def _after_bulk_insert(
+    conn: Connection, table: str, aside: dict[str, str], first: int, n: int
+) -> None:
+    """Do for the rows after fid `first` what the set-aside triggers (but the R-tree's) do."""
+    for name in aside:
+        if name.startswith("trigger_insert_feature_count_"):
+            conn.exec_driver_sql(
+                "UPDATE gpkg_ogr_contents SET feature_count = feature_count + ? "
+                "WHERE table_name = ?",
+                (n, table),
+            )
+        elif name.startswith("relation_"):
+            mapping = name[len("relation_") : -len("_insert")]
+            conn.exec_driver_sql(
+                f'INSERT INTO "{mapping}" (base_id, related_id) SELECT a.fid, t.fid '
+                f"FROM {table} t JOIN hazard_areas a ON a.ref = t.area_ref WHERE t.fid > ?",
+                (first,),
+            )
