@@ -417,15 +417,17 @@ class Importer:
 
     def _assign_refs(self, kind: RecordKind, cols: Columns, uow: UnitOfWork) -> list[str]:
         refs = list(cols["ref"])
-        missing = [i for i, r in enumerate(refs) if r is None]
-        if not missing:
+        missing = np.flatnonzero(np.array([r is None for r in refs], dtype=bool))
+        if not len(missing):
             return refs
-        today = dt.date.today().year
+        today = str(dt.date.today().year)
         dates = cols.get(kind.date_field) if kind.date_field else None
-        by_year: dict[int, list[int]] = {}
-        for i in missing:
-            year = int(dates[i][:4]) if dates and dates[i] else today
-            by_year.setdefault(year, []).append(i)
+        # Each distinct date is read once; the rows are grouped by year with numpy.
+        when = np.asarray(dates, dtype=object)[missing] if dates else np.full(len(missing), None)
+        when[np.array([w is None for w in when], dtype=bool)] = ""
+        distinct, which = np.unique(when.astype(str), return_inverse=True)
+        years = np.array([d[:4] if d else today for d in distinct])[which]
+        by_year = {int(y): missing[years == y].tolist() for y in np.unique(years)}
         taken = set(self._all_refs(uow)) | {r for r in refs if r}
         for year, rows in by_year.items():
             prefix = "-".join(p for p in (self.country.code, kind.ref_code, str(year)) if p)
