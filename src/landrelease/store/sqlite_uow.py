@@ -687,7 +687,13 @@ __all__ = [
 
 # Per-row insert triggers that a large batch sets aside, by name: what each does is done once
 # for the batch in `_after_bulk_insert`. Code checks need no redoing: the batch was checked.
-_SET_ASIDE = ("rtree_", "trigger_insert_feature_count_", "relation_", "_code_insert")
+_SET_ASIDE = (
+    "rtree_",
+    "trigger_insert_feature_count_",
+    "relation_",
+    "_code_insert",
+    "_external_insert",  # its WHEN is false for every row landrelease writes
+)
 
 
 def _insert_triggers(conn: Connection, table: str) -> dict[str, str]:
