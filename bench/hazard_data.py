@@ -7,12 +7,13 @@ Two layouts:
   rotated, jittered grid of seeds: near-rectangular fields where the jitter is small, irregular
   ones where it is large. Neighbouring areas share their edges exactly (they touch, no gap, no
   overlap); the edges are bent by extra vertices that both neighbours get bit for bit. The
-  cluster's outline is left ragged by a ring of seeds whose cells are not kept, and a few cells
-  inside are left out (gaps). Then 1% of the areas are redrawn larger or shifted (a
-  re-survey drawn over the old polygons, a digitising offset), so that a few percent of all
-  areas overlap another, as in a registry that has been cleaned but not perfectly.
+  cluster's outline is left ragged by a ring of seeds whose cells are not kept, and some cells
+  inside are left out (gaps, up to 30% of a cluster); half of the clusters are a single area.
+  Then 1% of the areas are redrawn larger or shifted (a re-survey drawn over the old
+  polygons, a digitising offset), so that a few percent of all areas overlap another, as in a
+  registry that has been cleaned but not perfectly.
 - ``random`` (the benchmark data until 2026-11-29): star-shaped polygons placed at random over
-  the country; about a quarter of them overlap another, and hardly any touch.
+  the country; over a third of them overlap another, and none touch.
 
 Files land in bench/data/ (git-ignored), keyed by layout and size, with a JSON file beside each
 giving how many areas overlap or touch another (`layout_stats`).
