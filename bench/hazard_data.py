@@ -33,7 +33,7 @@ import numpy as np
 import pyogrio
 import shapely
 
-from landrelease.domain.geometry import COUNTRIES, area_m2, vertex_jumps
+from landrelease.domain.geometry import COUNTRIES, _splitmix, area_m2, vertex_jumps
 
 DATA = Path(__file__).with_name("data")
 LAYOUTS = ("tessellated", "random")
@@ -223,14 +223,6 @@ def _cluster_seeds(
         lats.append(np.full(len(kept), lat0))
         made += int(is_area.sum())
     return np.concatenate(chunks), np.concatenate(kinds), np.concatenate(lats)
-
-
-def _splitmix(x: np.ndarray) -> np.ndarray:
-    x = x ^ (x >> np.uint64(30))
-    x = x * np.uint64(0xBF58476D1CE4E5B9)
-    x = x ^ (x >> np.uint64(27))
-    x = x * np.uint64(0x94D049BB133111EB)
-    return x ^ (x >> np.uint64(31))
 
 
 def _bent_edges(cells: np.ndarray, lat: np.ndarray, seed: int) -> np.ndarray:

@@ -409,6 +409,7 @@ _MIX = np.array([0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9], dt
 
 
 def _splitmix(x: np.ndarray) -> np.ndarray:
+    """Return SplitMix64's finaliser of each 64-bit value (a well-mixed hash)."""
     x = x ^ (x >> np.uint64(30))
     x = x * np.uint64(0xBF58476D1CE4E5B9)
     x = x ^ (x >> np.uint64(27))

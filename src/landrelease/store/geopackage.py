@@ -312,6 +312,35 @@ BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END""",
 ]
 
 
+def register_layer(execute, table: str, kind: RecordKind, description: str) -> None:  # type: ignore[no-untyped-def]
+    """Register `table`, holding records of `kind`, as a GeoPackage layer: its contents row,
+    and for a kind with geometry its geometry column and its R-tree with the six triggers."""
+    execute(
+        "INSERT INTO gpkg_contents (table_name, data_type, identifier, description, srs_id)"
+        " VALUES (?, ?, ?, ?, ?)",
+        (
+            table,
+            "features" if kind.geometry else "attributes",
+            table,
+            description,
+            SRS_ID if kind.geometry else None,
+        ),
+    )
+    if not kind.geometry:
+        return
+    gtype = "MULTIPOLYGON" if kind.geometry == "polygon" else "POINT"
+    execute(
+        "INSERT INTO gpkg_geometry_columns VALUES (?, ?, ?, ?, 0, 0)", (table, GEOM, gtype, SRS_ID)
+    )
+    for ddl in _rtree_ddl(table):
+        execute(ddl)
+    execute(
+        "INSERT INTO gpkg_extensions VALUES (?, ?, 'gpkg_rtree_index', "
+        "'http://www.geopackage.org/spec120/#extension_rtree', 'write-only')",
+        (table, GEOM),
+    )
+
+
 def create_schema(execute) -> None:  # type: ignore[no-untyped-def]
     """Create the GeoPackage core and every registry table through `execute(sql, params=())`."""
     for ddl in _CORE_DDL:
@@ -324,31 +353,7 @@ def create_schema(execute) -> None:  # type: ignore[no-untyped-def]
         )
     for name, kind in KINDS.items():
         execute(table_ddl(kind))
-        data_type = "features" if kind.geometry else "attributes"
-        execute(
-            "INSERT INTO gpkg_contents (table_name, data_type, identifier, description, srs_id)"
-            " VALUES (?, ?, ?, ?, ?)",
-            (
-                kind.table,
-                data_type,
-                kind.table,
-                _DESCRIPTIONS[name],
-                SRS_ID if kind.geometry else None,
-            ),
-        )
-        if kind.geometry:
-            gtype = "MULTIPOLYGON" if kind.geometry == "polygon" else "POINT"
-            execute(
-                "INSERT INTO gpkg_geometry_columns VALUES (?, ?, ?, ?, 0, 0)",
-                (kind.table, GEOM, gtype, SRS_ID),
-            )
-            for ddl in _rtree_ddl(kind.table):
-                execute(ddl)
-            execute(
-                "INSERT INTO gpkg_extensions VALUES (?, ?, 'gpkg_rtree_index', "
-                "'http://www.geopackage.org/spec120/#extension_rtree', 'write-only')",
-                (kind.table, GEOM),
-            )
+        register_layer(execute, kind.table, kind, _DESCRIPTIONS[name])
         if "area_ref" in kind.field_names:
             execute(f"CREATE INDEX ix_{kind.table}_area_ref ON {kind.table}(area_ref)")
         if "status" in kind.field_names:

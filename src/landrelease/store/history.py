@@ -337,30 +337,9 @@ def create_history_table(execute: Execute, kind: RecordKind) -> None:
     execute(history_table_ddl(kind))
     execute(f"CREATE INDEX ix_{h}_ref ON {h}(ref, version)")
     execute(f"CREATE INDEX ix_{h}_record ON {h}(record_fid)")
-    data_type = "features" if kind.geometry else "attributes"
-    execute(
-        "INSERT INTO gpkg_contents (table_name, data_type, identifier, description, srs_id) "
-        "VALUES (?, ?, ?, ?, ?)",
-        (
-            h,
-            data_type,
-            h,
-            f"Earlier versions of {kind.table}: each valid from valid_from until valid_to",
-            gpkg.SRS_ID if kind.geometry else None,
-        ),
+    gpkg.register_layer(
+        execute,
+        h,
+        kind,
+        f"Earlier versions of {kind.table}: each valid from valid_from until valid_to",
     )
-    if kind.geometry:
-        gtype = "MULTIPOLYGON" if kind.geometry == "polygon" else "POINT"
-        execute(
-            "INSERT INTO gpkg_geometry_columns VALUES (?, ?, ?, ?, 0, 0)",
-            (h, GEOM, gtype, gpkg.SRS_ID),
-        )
-        rtree = gpkg.rtree_name(h)
-        execute(f"CREATE VIRTUAL TABLE {rtree} USING rtree(id, minx, maxx, miny, maxy)")
-        for sql in gpkg.rtree_triggers(h):
-            execute(sql)
-        execute(
-            "INSERT INTO gpkg_extensions VALUES (?, ?, 'gpkg_rtree_index', "
-            "'http://www.geopackage.org/spec120/#extension_rtree', 'write-only')",
-            (h, GEOM),
-        )
