@@ -306,3 +306,15 @@ def test_check_finds_the_stale_area_and_fix_settles_what_passes(
         assert last["action"] == "check" and "area_m2" in last["changes"]
     code, out, err = run_cli(["check", "--db", registry_path, "--json"])
     assert [r["ref"] for r in json.loads(out)] == [away]
+
+
+def test_check_takes_a_record_keeping_its_own_shape_for_no_duplicate(
+    registry_path: Path, refs: dict[str, str], run_cli: Any
+) -> None:
+    area = refs["kyiv"]
+    with _qgis(registry_path) as conn:
+        conn.execute("UPDATE hazard_areas SET name = 'renamed in QGIS' WHERE ref = ?", (area,))
+    code, out, err = run_cli(["check", "--db", registry_path, "--json"])
+    assert code == 0, err
+    [found] = json.loads(out)
+    assert found["ref"] == area and found["problems"] == []

@@ -278,13 +278,8 @@ def check_flagged(uow: UnitOfWork, country: Country) -> list[tuple[RecordCheck, 
             checked_cols["geom_key"] = geometry_keys(geoms)
         checks = [c for c in checks_for(kind, EDIT) if c.run is not None and not c.warning]
         facts = gather(uow, kind, checked_cols, checks)
-        # A record keeping its own shape is no duplicate of itself.
-        found = [
-            p
-            for _, p in findings(Batch(kind, checked_cols, facts), EDIT)
-            if not (p.field == "geometry" and f"as {cols['ref'][p.row]}" in p.message)
-        ]
-        problems += found
+        # (geometry_not_stored already takes a record keeping its own shape for no duplicate)
+        problems += [p for _, p in findings(Batch(kind, checked_cols, facts), EDIT)]
         measured: list[float | None] = [None] * n
         if kind is HAZARDS:
             present = np.array([g is not None for g in geoms])
