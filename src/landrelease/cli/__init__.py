@@ -455,6 +455,15 @@ def _mount_optional() -> None:
 _mount_optional()
 
 
+def _mount_service() -> None:
+    from landrelease.cli.serve import serve
+
+    app.command()(serve)
+
+
+_mount_service()
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Run the CLI: exit 0 on success, 2 on bad usage or input, 1 on anything unexpected."""
     command = typer.main.get_command(app)

@@ -1,0 +1,67 @@
+"""Fixtures of the service tests: the demo registry (synthetic) served in-process.
+
+`demo_db` is built once per session and only read; a test that writes asks for `demo_copy`
+(its own copy). `client_for(path)` gives an httpx client on the real app over that registry,
+`users` adds one user of each role and gives their tokens.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from landrelease.demo import build_demo
+from landrelease.registry import Registry
+from landrelease.service.app import create_app
+from landrelease.service.settings import Settings
+
+ROLES = ("viewer", "editor", "validator", "admin")
+
+
+@pytest.fixture(scope="session")
+def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A synthetic demo registry with one user of each role (tokens in `demo_tokens`)."""
+    path = tmp_path_factory.mktemp("demo") / "synthetic-demo.gpkg"
+    build_demo(path, seed=20240501)
+    return path
+
+
+@pytest.fixture(scope="session")
+def demo_tokens(demo_db: Path) -> dict[str, str]:
+    """The bearer token of one user of each role of the demo registry, by role."""
+    with Registry.open(demo_db) as reg:
+        return {role: reg.add_user(role, role, actor="tests") for role in ROLES}
+
+
+@pytest.fixture
+def demo_copy(demo_db: Path, demo_tokens: dict[str, str], tmp_path: Path) -> Path:
+    """A copy of the demo registry (with its users) that a test may change."""
+    path = tmp_path / demo_db.name
+    shutil.copyfile(demo_db, path)
+    return path
+
+
+ClientFor = Callable[..., TestClient]
+
+
+@pytest.fixture
+def client_for() -> Iterator[ClientFor]:
+    """Return client_for(path, token=None, **settings): a client of the real app on `path`."""
+    opened: list[TestClient] = []
+
+    def make(path: Path, token: str | None = None, **settings: object) -> TestClient:
+        app = create_app(Settings(db=str(path), log_requests=False, **settings))  # type: ignore[arg-type]
+        client = TestClient(app, raise_server_exceptions=False)
+        client.__enter__()  # runs the lifespan: the registry opens
+        if token:
+            client.headers["Authorization"] = f"Bearer {token}"
+        opened.append(client)
+        return client
+
+    yield make
+    for client in opened:
+        client.__exit__(None, None, None)
