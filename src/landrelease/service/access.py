@@ -7,6 +7,7 @@ table of `domain.roles`. A request without credentials is the public (None).
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Annotated
 
 from fastapi import Depends, Request
 
@@ -23,15 +24,15 @@ def registry(request: Request) -> Registry:
     return request.app.state.registry  # type: ignore[no-any-return]
 
 
-def current_user(request: Request, reg: Registry = Depends(registry)) -> User | None:
+def current_user(request: Request, reg: Annotated[Registry, Depends(registry)]) -> User | None:
     """Return the user of the request, or None for the public.
 
     A bearer token that matches no active user is refused (401), never taken as the public:
     a client that sent credentials expects to act with them.
     """
-    cached = getattr(request.state, "user", False)
-    if cached is not False:
-        return cached  # type: ignore[no-any-return]
+    if hasattr(request.state, "user"):  # a second dependency of the same request
+        known: User | None = request.state.user
+        return known
     user: User | None = None
     header = request.headers.get("authorization")
     if header is not None:
@@ -64,7 +65,7 @@ def require(permission: Permission) -> Callable[..., User]:
     """Return a dependency giving the request's user if they hold `permission`:
     401 for the public, 403 for a user whose role lacks it."""
 
-    def dependency(user: User | None = Depends(current_user)) -> User:
+    def dependency(user: Annotated[User | None, Depends(current_user)]) -> User:
         if user is None:
             raise Problem(
                 401,

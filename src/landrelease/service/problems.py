@@ -77,9 +77,7 @@ def problem_response(
 
 def problem_of(exc: LandreleaseError) -> tuple[int, str, dict[str, Any]]:
     """Return the status, title and extra members of a LandreleaseError's problem."""
-    for cls, status, title in STATUS_OF:
-        if isinstance(exc, cls):
-            break
+    status, title = next((s, t) for cls, s, t in STATUS_OF if isinstance(exc, cls))
     extra: dict[str, Any] = {}
     if isinstance(exc, ValidationError):
         extra.update(record=exc.record, field=exc.field)
