@@ -31,6 +31,12 @@ bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/registry.py
 	$(BIN)/python bench/residual.py
 
+# The service against tipg and pygeoapi on a throw-away PostGIS (~10 min; needs Debian's
+# postgresql, postgresql-15-postgis-3 and wrk, installed by the script when run as root).
+.PHONY: bench-service
+bench-service: $(VENV)/.installed-dev
+	$(BIN)/python bench/service.py
+
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy src

@@ -11,15 +11,20 @@ field's type (a date typed as free text) is given as it is stored, never refused
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 import shapely
 
+from landrelease.domain.errors import ValidationError
 from landrelease.domain.records import RecordKind
 from landrelease.store import Columns
+
+if TYPE_CHECKING:
+    from landrelease.importing import ImportReport
 
 # The change stamp a record's JSON carries beside its `version` field.
 STAMP = ("changed_at", "changed_by", "needs_check")
@@ -59,6 +64,68 @@ def geojson(geom: Any) -> Any:
     return None if geom is None else orjson.loads(shapely.to_geojson(geom))
 
 
+# The GeoJSON geometry types (RFC 7946); what a record kind accepts is the registry's check.
+GEOMETRY_TYPES = frozenset(
+    {
+        "Point",
+        "MultiPoint",
+        "LineString",
+        "MultiLineString",
+        "Polygon",
+        "MultiPolygon",
+        "GeometryCollection",
+    }
+)
+
+
+def shape(value: Any, record: str | None = None) -> Any:
+    """Return the shapely geometry of a GeoJSON geometry object (EPSG:4326 lon/lat); None
+    for None. Anything else is a ValidationError naming `record` and the field geometry."""
+    if value is None:
+        return None
+    if not isinstance(value, Mapping) or value.get("type") not in GEOMETRY_TYPES:
+        raise ValidationError(
+            record,
+            "geometry",
+            "give a GeoJSON geometry object ({\"type\": \"Polygon\", \"coordinates\": ...}), "
+            "longitude before latitude (EPSG:4326), or null",
+        )
+    try:
+        return shapely.from_geojson(orjson.dumps(value))
+    except (shapely.errors.GEOSException, ValueError, TypeError) as exc:
+        # GEOS says what it could not read; say it with the record and the field
+        raise ValidationError(
+            record, "geometry", f"not a readable GeoJSON geometry: {' '.join(str(exc).split())}"
+        ) from None
+
+
+def record_input(
+    kind: RecordKind, data: Mapping[str, Any], record: str | None = None
+) -> dict[str, Any]:
+    """Return a record's JSON (as `record_json` gives it) in the form the registry takes in:
+    codes lists as ';'-separated text, "geometry" (if present) as a shapely geometry.
+
+    Values are not checked here: the registry checks them, as it checks an import.
+    """
+    codes = {f.name for f in kind.fields if f.kind == "codes"}
+    out: dict[str, Any] = {}
+    for name, value in data.items():
+        if name == "geometry":
+            out[name] = shape(value, record)
+        elif name in codes and isinstance(value, list | tuple):
+            out[name] = ";".join(str(v) for v in value)
+        else:
+            out[name] = value
+    return out
+
+
+def import_report_json(report: ImportReport) -> dict[str, Any]:
+    """Return the JSON of an import's report: "imported" (how many), then every field of it
+    (refs, rejected, rejected_file, repairs, warnings, ignored_columns); the CLI's
+    `import --json` and the HTTP API's import give this."""
+    return {"imported": report.imported, **dataclasses.asdict(report)}
+
+
 def _geojson_column(geoms: Sequence[Any]) -> list[Any]:
     import numpy as np
 
@@ -96,4 +163,13 @@ _CONVERT: dict[str, Callable[[Sequence[Any]], list[Any]]] = {
     "bool": _bools,
 }
 
-__all__ = ["STAMP", "geojson", "record_json", "records_json"]
+__all__ = [
+    "GEOMETRY_TYPES",
+    "STAMP",
+    "geojson",
+    "import_report_json",
+    "record_input",
+    "record_json",
+    "records_json",
+    "shape",
+]

@@ -46,6 +46,8 @@ from landrelease.store.base import BBox, OrderBy
 if TYPE_CHECKING:  # heavy modules load where they are used: a command starts fast
     import geopandas as gpd
 
+    from landrelease.access import Proposal
+    from landrelease.domain.roles import Role, User
     from landrelease.importing import ImportReport, Progress
 
 
@@ -146,6 +148,7 @@ class Registry:
         crs: str | None = None,
         encoding: str | None = None,
         progress: Progress | None = None,
+        source: str | None = None,
     ) -> ImportReport:
         """Import every record of a file in one transaction: all land, or none (see ImportReport).
 
@@ -154,7 +157,8 @@ class Registry:
         accepts any status as recorded by another system (a migration, or a re-import of an
         export), and says so in the audit trail. `encoding` names the text encoding of a CSV
         or a Shapefile's .dbf (e.g. cp1251); `repair` also closes unclosed polygon rings as
-        the file is read.
+        the file is read. `source` names the file in the batch record and the report when
+        `path` is a copy of it (an upload); default `path`.
         """
         from landrelease.importing import Importer
         from landrelease.io import read_features
@@ -179,7 +183,7 @@ class Registry:
             skip_invalid=skip_invalid,
             repair=repair,
             keep_status=keep_status,
-            source=str(path),
+            source=source or str(path),
             progress=step,
         )
 
@@ -225,6 +229,16 @@ class Registry:
         )
         return report.refs
 
+    def add_record(
+        self, kind: str, record: dict[str, Any], *, actor: str, reason: str | None = None
+    ) -> dict[str, Any]:
+        """Add one record (a dict with a shapely "geometry"); return it as stored, with its
+        version, read in the transaction that wrote it (as `stored_record` gives it)."""
+        k = kind_named(kind)
+        with self.store.unit_of_work(write=True, note=f"a new record by {actor}") as uow:
+            (ref,) = self.add_records(k.name, [record], actor=actor, reason=reason, uow=uow)
+            return uow.records(k).get(ref)
+
     # -- reading ---------------------------------------------------------------------------
 
     def record_columns(
@@ -238,6 +252,7 @@ class Registry:
         order_by: OrderBy | None = None,
         limit: int | None = None,
         offset: int = 0,
+        filter: Any = None,
     ) -> Columns:
         """Return records of a kind as columns (the bulk path: no object per row).
 
@@ -245,7 +260,8 @@ class Registry:
         change_action, needs_check), by default the fields; `where` maps a column to a value
         or a list of values; `order_by` is a column or "-column" (descending); `offset` and
         `limit` take one page. A name that is no column is a ValidationError. Values are as
-        stored: `records_json` makes JSON of them.
+        stored: `records_json` makes JSON of them. `filter` is a CQL2 filter
+        (`store.cql.parse_filter`), applied with `where`.
         """
         k = kind_named(kind)
         with self.store.unit_of_work() as uow:
@@ -257,15 +273,69 @@ class Registry:
                 order_by=order_by,
                 limit=limit,
                 offset=offset,
+                filter=filter,
             )
 
     def count(
-        self, kind: str, *, where: dict[str, Any] | None = None, bbox: BBox | None = None
+        self,
+        kind: str,
+        *,
+        where: dict[str, Any] | None = None,
+        bbox: BBox | None = None,
+        filter: Any = None,
     ) -> int:
-        """Return how many records of a kind match `where` and `bbox` (as `record_columns`)."""
+        """Return how many records of a kind match `where`, `bbox` and `filter` (as
+        `record_columns`)."""
         k = kind_named(kind)
         with self.store.unit_of_work() as uow:
-            return uow.records(k).count(where=where, bbox=bbox)
+            return uow.records(k).count(where=where, bbox=bbox, filter=filter)
+
+    # -- OGC API Features ---
+
+    def record_page(
+        self,
+        kind: str,
+        *,
+        columns: Sequence[str],
+        where: dict[str, Any] | None = None,
+        bbox: BBox | None = None,
+        filter: Any = None,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> tuple[Columns, int]:
+        """Return one page of the matching records (as `record_columns`, no geometry) and
+        how many match in all, read in one snapshot; rows in the order they were stored.
+
+        With a `bbox` the box is read once (the R-tree, then the exact test) and paged here;
+        without, the page and the count are two reads of the same snapshot.
+        """
+        k = kind_named(kind)
+        with self.store.unit_of_work() as uow:
+            records = uow.records(k)
+            if bbox is None:
+                matched = records.count(where=where, filter=filter)
+                cols = records.select(
+                    columns=columns,
+                    where=where,
+                    filter=filter,
+                    geometry=False,
+                    limit=limit,
+                    offset=offset,
+                )
+                return cols, matched
+            cols = records.select(
+                columns=columns, where=where, bbox=bbox, filter=filter, geometry=False
+            )
+        end = None if limit is None else offset + limit
+        matched = len(cols[columns[0]]) if columns else 0
+        return {name: values[offset:end] for name, values in cols.items()}, matched
+
+    def extent(self, kind: str) -> tuple[BBox | None, tuple[Any, Any]]:
+        """Return the bounding box of a kind's geometries (None if none) and the first and
+        last value of its date field (reported_on, start_date, found_on, occurred_on)."""
+        k = kind_named(kind)
+        with self.store.unit_of_work() as uow:
+            return uow.records(k).extent()
 
     def hazard_columns(
         self,
@@ -415,6 +485,37 @@ class Registry:
         out["hazard_area_km2"] = float(np.nansum(np.asarray(cols["area_m2"], dtype=float))) / 1e6
         out["country"] = self.country.code
         return out
+
+    # -- the public view ---
+    # What may be published is decided once, in `landrelease.public` (rules in
+    # `domain.public`); the OGC API of an anonymous request, tiles and the public map use
+    # only these.
+
+    def public_hazard_columns(
+        self,
+        *,
+        bbox: BBox | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+        grid_m: float = 1000.0,
+    ) -> tuple[Columns, int]:
+        """Return one page (by ref) of the public view of hazard areas and how many match.
+
+        Columns: ref, status, hazard_type, contamination (a list of codes), warning, and
+        "geometry": each outline generalised to the cells of a `grid_m` grid it touches
+        (shapely MultiPolygons, EPSG:4326). With `bbox`, an area matches when its
+        generalised outline meets the box (never by its exact outline).
+        """
+        from landrelease import public
+
+        return public.hazard_columns(self, bbox=bbox, limit=limit, offset=offset, grid_m=grid_m)
+
+    def public_hazard(self, ref: str, *, grid_m: float = 1000.0) -> dict[str, Any]:
+        """Return the public view of one hazard area (the columns of `public_hazard_columns`
+        as a dict); NotFound if there is none with this ref."""
+        from landrelease import public
+
+        return public.hazard(self, ref, grid_m=grid_m)
 
     # -- changes ---------------------------------------------------------------------------
 
@@ -594,8 +695,20 @@ class Registry:
             prev, prev_geom = state, geom
         return out
 
-    def revert(self, ref: str, to_version: int, *, actor: str, reason: str | None = None) -> Any:
-        """Restore a record to an earlier version, as a new audited version; return the record."""
+    def revert(
+        self,
+        ref: str,
+        to_version: int,
+        *,
+        actor: str,
+        reason: str | None = None,
+        expected_version: int | None = None,
+    ) -> Any:
+        """Restore a record to an earlier version, as a new audited version; return the record.
+
+        Given `expected_version` (the version the caller read), a record changed since is a
+        ConflictError and nothing is written.
+        """
         from landrelease.checking import check_revert
 
         with self.store.unit_of_work() as uow:
@@ -627,13 +740,110 @@ class Registry:
                 ref,
                 values,
                 geometry=geom,
-                expected_version=current,
+                expected_version=expected_version if expected_version is not None else current,
                 action="revert",
                 at=now_utc(),
                 actor=actor,
                 reason=note,
             )
             return _to_record(kind, records.get(ref))
+
+    # -- users and proposals ---------------------------------------------------------------
+    # The use cases live in `landrelease.access`; each method here is its door.
+
+    def add_user(self, name: str, role: str | Role, *, actor: str) -> str:
+        """Add a user with a role; return their token, shown once (only its hash is kept).
+
+        A bad or taken name, or an unknown role, is a ValidationError naming the field.
+        """
+        from landrelease import access
+
+        return access.add_user(self, name, role, actor=actor)
+
+    def users(self) -> list[dict[str, Any]]:
+        """Return every user (name, role, created_at/by, revoked_at/by); never a token."""
+        from landrelease import access
+
+        return access.users(self)
+
+    def revoke_user(self, name: str, *, actor: str) -> dict[str, Any]:
+        """Revoke a user's token at once and end their sessions; return the user's row."""
+        from landrelease import access
+
+        return access.revoke_user(self, name, actor=actor)
+
+    def user_for_token(self, token: str) -> User | None:
+        """Return the active user holding a bearer token, or None."""
+        from landrelease import access
+
+        return access.user_for_token(self, token)
+
+    def start_session(self, name: str, token: str, *, hours: float) -> tuple[str, str] | None:
+        """Sign a user in with their token: return (session id, CSRF token), or None."""
+        from landrelease import access
+
+        return access.start_session(self, name, token, hours=hours)
+
+    def user_for_session(self, session_id: str) -> User | None:
+        """Return the user of a live browser session, or None."""
+        from landrelease import access
+
+        return access.user_for_session(self, session_id)
+
+    def session_csrf(self, session_id: str) -> str | None:
+        """Return the CSRF token of a live browser session, or None."""
+        from landrelease import access
+
+        return access.session_csrf(self, session_id)
+
+    def end_session(self, session_id: str) -> None:
+        """End a browser session (sign out)."""
+        from landrelease import access
+
+        access.end_session(self, session_id)
+
+    def request_status(
+        self,
+        ref: str,
+        status: str,
+        *,
+        user: User,
+        reason: str | None = None,
+        expected_version: int | None = None,
+    ) -> dict[str, Any] | Proposal:
+        """Change an area's status as `user` may: return the area as stored, or the
+        proposal an editor makes of a land-release decision (see `access.request_status`)."""
+        from landrelease import access
+
+        return access.request_status(
+            self, ref, status, user=user, reason=reason, expected_version=expected_version
+        )
+
+    def proposals(self, state: str = "pending") -> list[Proposal]:
+        """Return the status proposals in `state` (pending, approved, rejected or all)."""
+        from landrelease import access
+
+        return access.proposals(self, state)
+
+    def proposal(self, proposal_id: int) -> Proposal:
+        """Return one status proposal; NotFound if there is none with this id."""
+        from landrelease import access
+
+        return access.proposal(self, proposal_id)
+
+    def approve_proposal(
+        self, proposal_id: int, *, user: User, reason: str | None = None
+    ) -> tuple[Proposal, dict[str, Any]]:
+        """Apply a pending proposal as a validator; return it and the area as stored."""
+        from landrelease import access
+
+        return access.approve_proposal(self, proposal_id, user=user, reason=reason)
+
+    def reject_proposal(self, proposal_id: int, *, user: User, reason: str) -> Proposal:
+        """Reject a pending proposal as a validator, saying why; return it."""
+        from landrelease import access
+
+        return access.reject_proposal(self, proposal_id, user=user, reason=reason)
 
     # -- export ----------------------------------------------------------------------------
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import sys
 import traceback
@@ -149,7 +148,9 @@ def import_(
         )
         bar.update(task, completed=len(IMPORT_STEPS))
     if as_json:
-        print_json({"imported": report.imported, **dataclasses.asdict(report)})
+        from landrelease.records_json import import_report_json
+
+        print_json(import_report_json(report))
         return
     # One line each, never wrapped: a path, a ref or a warning stays whole for grep and copy.
     console.print(f"Imported [bold]{report.imported}[/] {kind} from {path}", soft_wrap=True)
@@ -462,6 +463,15 @@ def _mount_service() -> None:
 
 
 _mount_service()
+
+
+def _mount_users() -> None:
+    from landrelease.cli.users import app as users_app
+
+    app.add_typer(users_app, name="users")
+
+
+_mount_users()
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import logging
 import os
-import sys
 from typing import Annotated
 
 import typer
@@ -35,7 +33,6 @@ def serve(
         LANDRELEASE_WORKERS=str(workers),
     )
     settings = Settings()
-    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     shown = host if ":" not in host else f"[{host}]"
     typer.echo(f"landrelease: serving {path} at http://{shown}:{port}/ (Ctrl-C stops)")
     config = dict(

@@ -376,6 +376,12 @@ def _equal_area(lon0: float, lat0: float) -> Transformer:
     )
 
 
+def equal_area(country: Country) -> Transformer:
+    """Return the transformer from lon/lat to the country's equal-area projection (metres);
+    `direction="INVERSE"` goes back. The one metric projection areas and grids are made in."""
+    return _equal_area(*country.centre)
+
+
 def area_m2(geoms: np.ndarray, country: Country) -> np.ndarray:
     """Return each geometry's area in m2, measured in an equal-area projection of the country.
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Literal
@@ -154,7 +155,7 @@ class RecordKind:
     geometry_required: bool
     date_field: str | None  # the date giving a generated ref its year
 
-    @property
+    @functools.cached_property  # read on every request of the service: made once
     def fields(self) -> tuple[FieldSpec, ...]:
         return tuple(
             FieldSpec(
@@ -169,7 +170,7 @@ class RecordKind:
             if f.name != "geometry"
         )
 
-    @property
+    @functools.cached_property
     def field_names(self) -> tuple[str, ...]:
         return tuple(f.name for f in self.fields)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -57,8 +58,19 @@ def create_app(settings: Settings | None = None, *, registry: Registry | None = 
     app.include_router(status.router)
     app.include_router(features.router)
     if settings.log_requests:
+        _log_to_stderr()
         app.add_middleware(RequestLog)
     return app
+
+
+def _log_to_stderr() -> None:
+    """Send the request log to stderr, in this process (each worker runs the factory)."""
+    if not log.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        log.addHandler(handler)
+        log.setLevel(logging.INFO)
+        log.propagate = False
 
 
 def app_from_env() -> FastAPI:

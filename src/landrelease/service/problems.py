@@ -15,6 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
+from landrelease.access import NotPermitted
 from landrelease.domain.errors import (
     ConflictError,
     DuplicateGeometry,
@@ -33,6 +34,7 @@ log = logging.getLogger("landrelease.service")
 # The most specific class first: DuplicateGeometry is a ValidationError.
 STATUS_OF: tuple[tuple[type[LandreleaseError], int, str], ...] = (
     (NotFound, 404, "not found"),
+    (NotPermitted, 403, "forbidden"),
     (DuplicateGeometry, 409, "duplicate geometry"),
     (IllegalTransition, 409, "illegal status change"),
     (ConflictError, 412, "the record changed since you read it"),

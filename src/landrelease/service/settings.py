@@ -25,4 +25,10 @@ class Settings(BaseSettings):
     login_window_s: float = Field(900.0, gt=0, description="the window of login_attempts")
     page_limit: int = Field(10, ge=1, description="OGC API items per page when none is asked")
     max_limit: int = Field(10_000, ge=1, description="the most items one page may hold")
+    feature_cache_mb: float = Field(
+        300.0, ge=0, description="memory per worker for encoded OGC API features, megabytes"
+    )
+    max_upload_mb: float = Field(
+        200.0, gt=0, description="the largest file an import may upload, megabytes (413 beyond)"
+    )
     log_requests: bool = True

@@ -63,6 +63,7 @@ class Records(Protocol):
         order_by: OrderBy | None = None,
         limit: int | None = None,
         offset: int = 0,
+        filter: Any = None,
     ) -> Columns:
         """Return the matching records as columns, plus "geometry" (shapely) if asked for.
 
@@ -71,11 +72,23 @@ class Records(Protocol):
         whose geometry really intersects the box. Rows come in `order_by` order, then in the
         order they were stored; ascending puts empty values last. `offset` rows are skipped
         and at most `limit` returned. An unknown column name is a ValidationError.
+        `filter` is a CQL2 filter as `store.cql.parse_filter` gives it, kept with `where`.
         """
         ...
 
-    def count(self, *, where: dict[str, Any] | None = None, bbox: BBox | None = None) -> int:
-        """Return how many records `select` would give with `where` and `bbox` (no limit)."""
+    def count(
+        self,
+        *,
+        where: dict[str, Any] | None = None,
+        bbox: BBox | None = None,
+        filter: Any = None,
+    ) -> int:
+        """Return how many records `select` would give with `where`, `bbox` and `filter`."""
+        ...
+
+    def extent(self) -> tuple[BBox | None, tuple[Any, Any]]:
+        """Return the bounding box of the records' geometries (None if there are none) and
+        the first and last value of the kind's date field (None, None if it has none)."""
         ...
 
     def counts_by(self, column: str) -> dict[Any, int]:
@@ -181,6 +194,86 @@ class History(Protocol):
         ...
 
 
+class Users(Protocol):
+    """The users of the registry: a name, a role and the hash of one token each."""
+
+    def add(
+        self, *, name: str, role: str, token_id: str, token_hash: str, at: str, actor: str
+    ) -> None:
+        """Add a user; a name taken already (in any case) is a ValidationError."""
+        ...
+
+    def get(self, name: str) -> dict[str, Any] | None:
+        """Return a user (name, role, created_at/by, revoked_at/by) by name, any case."""
+        ...
+
+    def credentials(self, token_id: str) -> dict[str, Any] | None:
+        """Return the user holding the token of `token_id`, with the token's hash; or None."""
+        ...
+
+    def all(self) -> list[dict[str, Any]]:
+        """Return every user, revoked ones too, in the order they were added (no token)."""
+        ...
+
+    def revoke(self, name: str, *, at: str, actor: str) -> None:
+        """Revoke a user's token (the row stays); NotFound for an unknown name."""
+        ...
+
+
+class Sessions(Protocol):
+    """Browser sessions, found by the SHA-256 of their random id."""
+
+    def add(
+        self, *, id_hash: str, user_name: str, csrf_token: str, created_at: str, expires_at: str
+    ) -> None: ...
+
+    def get(self, id_hash: str) -> dict[str, Any] | None:
+        """Return a session (user_name, csrf_token, created_at, expires_at, ended_at); or None."""
+        ...
+
+    def end(self, id_hash: str, *, at: str) -> None: ...
+
+    def end_all(self, user_name: str, *, at: str) -> int:
+        """End every open session of a user; return how many."""
+        ...
+
+    def purge(self, *, before: str) -> int:
+        """Delete the sessions that ended or expired before `before`; return how many."""
+        ...
+
+
+class Proposals(Protocol):
+    """Status changes an editor proposed, pending until a validator decides."""
+
+    def add(
+        self,
+        *,
+        ref: str,
+        from_status: str,
+        to_status: str,
+        reason: str | None,
+        expected_version: int,
+        proposed_by: str,
+        proposed_at: str,
+    ) -> int:
+        """Record a pending proposal; return its id."""
+        ...
+
+    def get(self, proposal_id: int) -> dict[str, Any]:
+        """Return one proposal; NotFound if there is none with this id."""
+        ...
+
+    def select(self, state: str | None = None) -> list[dict[str, Any]]:
+        """Return the proposals in `state` (None: all), the oldest first."""
+        ...
+
+    def decide(
+        self, proposal_id: int, *, state: str, by: str, at: str, reason: str | None
+    ) -> None:
+        """Mark a pending proposal approved or rejected; ConflictError if it is decided."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction, with the repositories that read and write through it."""
 
@@ -194,6 +287,12 @@ class UnitOfWork(Protocol):
     def serials(self) -> Serials: ...
     @property
     def history(self) -> History: ...
+    @property
+    def users(self) -> Users: ...
+    @property
+    def sessions(self) -> Sessions: ...
+    @property
+    def proposals(self) -> Proposals: ...
 
     def records(self, kind: RecordKind) -> Records:
         """Return the repository of the records of `kind`."""
@@ -261,10 +360,13 @@ __all__ = [
     "Columns",
     "History",
     "OrderBy",
+    "Proposals",
     "Records",
     "Serials",
+    "Sessions",
     "Settings",
     "Store",
     "UnitOfWork",
+    "Users",
     "now_utc",
 ]

@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from sqlalchemy import Connection as SAConnection
 
 MIGRATIONS = Path(__file__).with_name("migrations")
-SCHEMA_HEAD = "0004"  # the newest migration; a test checks it against the migrations folder
+SCHEMA_HEAD = "0005"  # the newest migration; a test checks it against the migrations folder
 BUSY_TIMEOUT_MS = 10_000  # how long a writer waits for another's write lock, by default
 
 
@@ -406,7 +406,11 @@ def _writable(path: Path) -> bool:
 def _pool(path: Path, mode: str) -> ConnectionPool:
     """Return a connection pool on the file: `mode` rwc (read, write, create), ro or immutable."""
     query = "mode=ro&immutable=1" if mode == "immutable" else f"mode={mode}"
-    return ConnectionPool(f"file:{urllib.parse.quote(str(path.absolute()))}?{query}", _setup)
+    # Idle connections kept: each thread of a server reuses one, since a new connection
+    # starts with a cold cache (and costs its setup); a command uses one or two.
+    return ConnectionPool(
+        f"file:{urllib.parse.quote(str(path.absolute()))}?{query}", _setup, keep=16
+    )
 
 
 def _schema_revision(conn: Connection) -> str | None:

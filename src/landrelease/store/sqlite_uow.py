@@ -29,6 +29,7 @@ from landrelease.store.query import (
     read_query,
     readable_columns,
 )
+from landrelease.store.users import SqliteProposals, SqliteSessions, SqliteUsers
 
 # A list of values longer than this is bound as one JSON array (no limit on SQL variables).
 _MANY_VALUES = 500
@@ -85,6 +86,18 @@ class SqliteUnitOfWork:
     @property
     def history(self) -> SqliteHistory:
         return self._history
+
+    @property
+    def users(self) -> SqliteUsers:
+        return SqliteUsers(self)
+
+    @property
+    def sessions(self) -> SqliteSessions:
+        return SqliteSessions(self)
+
+    @property
+    def proposals(self) -> SqliteProposals:
+        return SqliteProposals(self)
 
     def records(self, kind: RecordKind) -> SqliteRecords:
         """Return the repository of the records of `kind`."""
@@ -176,6 +189,7 @@ class SqliteRecords:
         order_by: OrderBy | None = None,
         limit: int | None = None,
         offset: int = 0,
+        filter: Any = None,
     ) -> Columns:
         """Return matching records as columns (lists), plus "geometry" decoded to shapely.
 
@@ -192,7 +206,7 @@ class SqliteRecords:
             offset=offset,
         )
         want_geom = geometry and self._kind.geometry is not None
-        values, geoms, index = self._matching(q, bbox, want_geom)
+        values, geoms, index = self._matching(q, bbox, want_geom, filter)
         named = zip(q.columns, values[: len(q.columns)], strict=True)
         if index is None:
             out: Columns = {name: list(v) for name, v in named}
@@ -204,14 +218,24 @@ class SqliteRecords:
             out["geometry"] = geoms
         return out
 
-    def count(self, *, where: dict[str, Any] | None = None, bbox: BBox | None = None) -> int:
-        """Return how many records match `where` and `bbox`."""
+    def count(
+        self,
+        *,
+        where: dict[str, Any] | None = None,
+        bbox: BBox | None = None,
+        filter: Any = None,
+    ) -> int:
+        """Return how many records match `where`, `bbox` and `filter`."""
         q = read_query(self._kind, columns=(), where=where)
         if bbox is None:
             conds, params = _conditions(q)
+            if filter is not None:
+                cond, more = self._filter_condition(filter)
+                conds.append(cond)
+                params += more
             sql = f"SELECT count(*) FROM {self._kind.table} t" + _where(conds)
             return int(self._uow.sql(sql, tuple(params)).scalar_one())
-        _values, _geoms, index = self._matching(q, bbox, want_geom=False)
+        _values, _geoms, index = self._matching(q, bbox, False, filter)
         assert index is not None
         return len(index)
 
@@ -245,8 +269,53 @@ class SqliteRecords:
                 out[key] = ref
         return out
 
+    def extent(self) -> tuple[BBox | None, tuple[Any, Any]]:
+        """Return the box of the records' geometries (from the R-tree) and the first and
+        last value of the kind's date field."""
+        kind = self._kind
+        box: BBox | None = None
+        if kind.geometry:
+            row = self._uow.sql(
+                f"SELECT min(minx), min(miny), max(maxx), max(maxy) "
+                f"FROM {gpkg.rtree_name(kind.table)}"
+            ).one()
+            box = None if row[0] is None else (row[0], row[1], row[2], row[3])
+        if not kind.date_field:
+            return box, (None, None)
+        col = checked_column(kind, kind.date_field, "column")
+        first, last = self._uow.sql(f"SELECT min({col}), max({col}) FROM {kind.table}").one()
+        return box, (first, last)
+
+    def _filter_condition(self, flt: Any) -> tuple[str, list[Any]]:
+        """Return the SQL condition of a CQL2 filter and its values, each spatial test
+        replaced by the ids that pass it: R-tree candidates, then the exact predicate."""
+        from landrelease.store import cql
+
+        compiled = cql.compile_sql(self._kind, flt)
+        return compiled.sql, cql.bind(compiled, self._passing)
+
+    def _passing(self, test: Any) -> list[int]:
+        """Return the fids of the records whose geometry passes a `cql.SpatialTest`."""
+        table = self._kind.table
+        minx, miny, maxx, maxy = shapely.bounds(test.geometry).tolist()
+        if test.op == "contains":  # a record holding the literal holds its box
+            params = (minx, maxx, miny, maxy)
+        else:  # every other predicate (disjoint is compiled as not intersects) needs a meeting
+            params = (maxx, minx, maxy, miny)
+        rows = self._uow.sql(
+            f"SELECT t.fid, t.{GEOM} FROM {table} t "
+            f"JOIN {gpkg.rtree_name(table)} r ON t.fid = r.id "
+            "WHERE r.minx <= ? AND r.maxx >= ? AND r.miny <= ? AND r.maxy >= ?",
+            params,
+        ).fetchall()
+        if not rows:
+            return []
+        fids, blobs = zip(*rows, strict=True)
+        keep = test.evaluate(gpkg.decode(blobs))
+        return np.asarray(fids)[keep].tolist()
+
     def _matching(
-        self, q: Query, bbox: BBox | None, want_geom: bool
+        self, q: Query, bbox: BBox | None, want_geom: bool, flt: Any = None
     ) -> tuple[list[Sequence[Any]], np.ndarray | None, np.ndarray | None]:
         """Return the values of `q.columns` of the matching rows, their geometries if
         `want_geom`, and with a `bbox` the index of the rows kept (paged); else None."""
@@ -257,6 +326,10 @@ class SqliteRecords:
             sel.append(f"t.{GEOM}")
         sql_from = f" FROM {kind.table} t"
         conds, where_params = _conditions(q)
+        if flt is not None:
+            cond, more = self._filter_condition(flt)
+            conds.append(cond)
+            where_params += more
         if bbox is not None:
             if not kind.geometry:
                 raise ValidationError(None, "bbox", f"{kind.name} have no geometry to filter by")

@@ -1,0 +1,5 @@
+"""`python -m landrelease`: the command line."""
+
+from landrelease.cli import main
+
+main()
