@@ -62,7 +62,7 @@ from service_peers import (
     Server,
     add_user,
     cpu_ticks,
-    ensure_system_tools,
+    ensure_programs,
     load_hazards,
     peer_python,
     postgis_cluster,
@@ -95,7 +95,7 @@ def main() -> None:
     signal.signal(signal.SIGTERM, _interrupt)  # so that the cleanup below runs on a kill too
     started = time.monotonic()
 
-    bindir = ensure_system_tools()
+    bindir = ensure_programs()
     for peer in (TIPG, PYGEOAPI):
         peer_python(peer)
     src = data_file("tessellated", args.scale)
@@ -400,7 +400,8 @@ def last_line(runs: Sequence[Run], workers: int) -> str:
     """Return the closing line: our rate with `workers` workers over tipg's, big page."""
     ours, tipg = (_of(runs, name, workers, BIG) for name in (OURS, TIPG))
     return (
-        f"landrelease / tipg, {workers} workers, ~900-feature page (limit={BIG}): "
+        f"landrelease / tipg, {workers} worker{'s' if workers > 1 else ''}, "
+        f"~900-feature page (limit={BIG}): "
         f"{_ratio(runs, workers, BIG, TIPG)}; landrelease {_rate(ours)} req/s, "
         f"tipg {_rate(tipg)} req/s"
     )
@@ -422,7 +423,7 @@ def machine() -> str:
     )
 
 
-# -- small helpers of the above --------------------------------------------------------------
+# -- small parts of the above ----------------------------------------------------------------
 
 
 def _interrupt(signum: int, frame: object) -> None:

@@ -61,15 +61,15 @@ def pg_bindir() -> Path | None:
     return max(found)[1] if found else None
 
 
-def ensure_system_tools() -> Path:
+def ensure_programs() -> Path:
     """Return PostgreSQL's bin folder once PostGIS, wrk, pgbench and ogr2ogr are present.
 
     As root, missing Debian packages are installed; otherwise the script stops and says how.
     """
 
     def missing() -> list[str]:
-        tools = [t for t in ("wrk", "ogr2ogr") if shutil.which(t) is None]
-        return tools + ([] if pg_bindir() else ["postgis"])
+        programs = [p for p in ("wrk", "ogr2ogr") if shutil.which(p) is None]
+        return programs + ([] if pg_bindir() else ["postgis"])
 
     if missing() and os.geteuid() == 0:
         print(f"installing {', '.join(missing())}: apt-get (as root)", flush=True)
