@@ -105,6 +105,10 @@ class VerifiedTokens:
                 self._known.move_to_end(digest)
             return known is not None and secrets.compare_digest(known, token_hash)
 
+    def seen(self, digest: str) -> bool:
+        """Return whether the token of `digest` was verified here (against some hash)."""
+        return digest in self._known
+
     def remember(self, digest: str, token_hash: str) -> None:
         with self._lock:
             self._known[digest] = token_hash
@@ -192,6 +196,12 @@ def user_for_token(reg: Registry, token: str) -> User | None:
             return None
         verified_tokens.remember(digest, row["token_hash"])
     return _user(row)
+
+
+def token_seen(token: str) -> bool:
+    """Return whether this process verified `token` already, so that checking it again
+    costs one read of its user, not an argon2 verification."""
+    return verified_tokens.seen(_sha256(token))
 
 
 def _user(row: dict[str, Any]) -> User | None:

@@ -778,6 +778,13 @@ class Registry:
 
         return access.user_for_token(self, token)
 
+    def token_seen(self, token: str) -> bool:
+        """Return whether a bearer token was verified by this process already (then
+        `user_for_token` reads one row, and verifies nothing slow)."""
+        from landrelease import access
+
+        return access.token_seen(token)
+
     def start_session(self, name: str, token: str, *, hours: float) -> tuple[str, str] | None:
         """Sign a user in with their token: return (session id, CSRF token), or None."""
         from landrelease import access

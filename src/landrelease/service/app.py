@@ -53,10 +53,10 @@ def create_app(settings: Settings | None = None, *, registry: Registry | None = 
     if registry is not None:  # usable before (or without) the lifespan, as in tests
         app.state.registry = registry
     problems.install(app)
+    app.include_router(features.router)  # first: its items pages are the busiest route
     app.include_router(auth.router)
     app.include_router(api.router)
     app.include_router(status.router)
-    app.include_router(features.router)
     if settings.log_requests:
         _log_to_stderr()
         app.add_middleware(RequestLog)
