@@ -91,6 +91,10 @@ class ConnectionPool:
         self._idle: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
 
+    def new_connection(self) -> sqlite3.Connection:
+        """Return a new connection of the pool's kind that the caller keeps (and closes)."""
+        return self._new()
+
     def _new(self) -> sqlite3.Connection:
         raw = sqlite3.connect(self.uri, uri=True, check_same_thread=False, isolation_level=None)
         try:

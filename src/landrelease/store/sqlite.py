@@ -7,6 +7,7 @@ import datetime as dt
 import os
 import socket
 import sqlite3
+import threading
 import urllib.parse
 import warnings
 from collections.abc import Callable, Iterator, Sequence
@@ -28,6 +29,7 @@ from landrelease.domain.errors import (
 from landrelease.domain.records import KINDS, RecordKind
 from landrelease.store import geopackage as gpkg
 from landrelease.store.base import UNCHANGED, BBox, Columns, OrderBy
+from landrelease.store.box_index import BoxIndex
 from landrelease.store.connections import Connection, ConnectionPool, migration_connection
 from landrelease.store.sqlite_uow import SqliteUnitOfWork, encode_geometries
 
@@ -63,6 +65,16 @@ class SqliteStore:
         self.pool = pool
         self.readonly = readonly
         self.opened_readonly = False  # read-only by choice (open(readonly=True)), not by the file
+        self._box_indexes: dict[str, BoxIndex] = {}
+        self._box_lock = threading.Lock()
+
+    def box_index(self, kind: RecordKind) -> BoxIndex:
+        """Return the in-memory box index of a feature kind (made on first use)."""
+        with self._box_lock:
+            index = self._box_indexes.get(kind.name)
+            if index is None:
+                index = self._box_indexes[kind.name] = BoxIndex(self.pool.new_connection, kind)
+            return index
 
     # -- opening -------------------------------------------------------------------------------
 
@@ -158,6 +170,10 @@ class SqliteStore:
                 _set_journal(conn.raw, "wal", wait=True)
 
     def close(self) -> None:
+        with self._box_lock:
+            indexes, self._box_indexes = list(self._box_indexes.values()), {}
+        for index in indexes:
+            index.close()
         self.pool.dispose()
 
     # -- units of work -------------------------------------------------------------------------
@@ -184,7 +200,7 @@ class SqliteStore:
         if not write:
             with self._translated(), self.pool.connect() as conn:
                 conn.raw.execute("BEGIN")
-                uow = SqliteUnitOfWork(conn, write=False)
+                uow = SqliteUnitOfWork(conn, write=False, boxes=self.box_index)
                 with _ending(uow):
                     yield uow
             return

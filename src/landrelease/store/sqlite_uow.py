@@ -21,6 +21,7 @@ from landrelease.domain.records import KINDS, RecordKind
 from landrelease.store import geopackage as gpkg
 from landrelease.store import history
 from landrelease.store.base import GEOM, UNCHANGED, BBox, Columns, OrderBy
+from landrelease.store.box_index import BoxIndex
 from landrelease.store.connections import Connection, Result
 from landrelease.store.query import (
     Query,
@@ -55,9 +56,15 @@ class SqliteUnitOfWork:
     """One SQLite transaction on one connection, and the repositories that use it."""
 
     def __init__(
-        self, conn: Connection, *, write: bool, on_end: Callable[[], None] | None = None
+        self,
+        conn: Connection,
+        *,
+        write: bool,
+        on_end: Callable[[], None] | None = None,
+        boxes: Callable[[RecordKind], BoxIndex] | None = None,
     ) -> None:
         self._conn = conn
+        self.boxes = boxes  # the store's in-memory box indexes, for reads
         self._write = write
         self._open = True
         self._on_end = on_end
@@ -206,6 +213,19 @@ class SqliteRecords:
             offset=offset,
         )
         want_geom = geometry and self._kind.geometry is not None
+        boxes = self._uow.boxes
+        if (
+            boxes is not None
+            and bbox is not None
+            and self._kind.geometry is not None
+            and filter is None
+            and not (want_geom or q.where or q.order)
+            and set(q.columns) <= {"ref", "version"}
+        ):  # a server's page of keys by box: from memory (store/box_index.py)
+            refs, versions = boxes(self._kind).keys_in(bbox)
+            end = None if q.limit is None else q.offset + q.limit
+            known: dict[str, list[Any]] = {"ref": refs, "version": versions}
+            return {c: known[c][q.offset : end] for c in q.columns}
         values, geoms, index = self._matching(q, bbox, want_geom, filter)
         named = zip(q.columns, values[: len(q.columns)], strict=True)
         if index is None:
