@@ -23,8 +23,17 @@ def _free_port() -> int:
 def _serve(db: Path, port: int, *extra: str) -> subprocess.Popen[str]:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     return subprocess.Popen(
-        [sys.executable, "-m", "landrelease", "serve", "--db", str(db), "--port", str(port),
-         *extra],
+        [
+            sys.executable,
+            "-m",
+            "landrelease",
+            "serve",
+            "--db",
+            str(db),
+            "--port",
+            str(port),
+            *extra,
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -32,8 +41,9 @@ def _serve(db: Path, port: int, *extra: str) -> subprocess.Popen[str]:
     )
 
 
-def _wait_up(url: str, proc: subprocess.Popen[str]) -> None:
-    for _ in range(200):
+def _wait_up(url: str, proc: subprocess.Popen[str], seconds: float = 90.0) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise AssertionError(f"server exited {proc.returncode}: {proc.stderr.read()}")  # type: ignore[union-attr]
         try:
@@ -67,8 +77,7 @@ def test_serve_prints_its_url_logs_requests_and_stops_on_ctrl_c(
     lines = err.splitlines()
     # one line per request: method, path, status, milliseconds, actor
     assert any(
-        ln.startswith("GET /api/hazards?limit=1 200 ") and ln.endswith(" ms viewer")
-        for ln in lines
+        ln.startswith("GET /api/hazards?limit=1 200 ") and ln.endswith(" ms viewer") for ln in lines
     ), err
     assert any(ln.startswith("GET /api/hazards 401 ") and ln.endswith(" ms -") for ln in lines), err
     assert "Traceback" not in err
@@ -79,3 +88,43 @@ def test_serve_refuses_a_bad_registry_before_listening(tmp_path: Path) -> None:
     out, err = proc.communicate(timeout=30)
     assert proc.returncode == 2
     assert err.startswith("error: ") and len(err.strip().splitlines()) == 1
+
+
+def test_demo_serve_prints_a_working_editor_token(tmp_path: Path) -> None:
+    port = _free_port()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "landrelease",
+            "demo",
+            "--db",
+            str(tmp_path / "demo.gpkg"),
+            "--serve",
+            "--port",
+            str(port),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1", "COLUMNS": "200"},
+    )
+    url = f"http://127.0.0.1:{port}/"
+    _wait_up(url + "openapi.json", proc)
+    try:
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+        lines = out.splitlines()
+        at = next(i for i, ln in enumerate(lines) if "as demo-editor with the token" in ln)
+        token = lines[at + 1].strip()
+        assert url in out
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    # the token works on the registry the demo built: it is an editor's
+    from landrelease.registry import Registry
+
+    with Registry.open(tmp_path / "demo.gpkg") as reg:
+        me = reg.user_for_token(token)
+    assert me is not None and me.name == "demo-editor" and me.role.label == "editor"

@@ -415,6 +415,11 @@ def revert(
 def demo(
     db: DbOption = None,
     seed: Annotated[int, typer.Option(help="Seed of the synthetic scenario.")] = 20240501,
+    serve: Annotated[
+        bool, typer.Option("--serve", help="Then serve it (the map, the API) until Ctrl-C.")
+    ] = False,
+    host: Annotated[str, typer.Option(help="With --serve: address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="With --serve: port to listen on.")] = 8000,
 ) -> None:
     """Build the synthetic demo registry over real Ukrainian settlements, then summarise it."""
     from landrelease.demo import build_demo
@@ -428,6 +433,18 @@ def demo(
 
         summary = build_demo(path, seed=seed, progress=step)
     _print_summary(path, summary)
+    if not serve:
+        return
+    from landrelease.cli.serve import serve as run_server
+
+    with _open(path) as reg:
+        token = reg.add_user("demo-editor", "editor", actor="synthetic-demo")
+    console.print(
+        "A synthetic editor to try an edit: sign in at "
+        f"http://{host}:{port}/login as [bold]demo-editor[/] with the token\n{token}",
+        soft_wrap=True,
+    )
+    run_server(db=path, host=host, port=port, workers=1)
 
 
 def _print_summary(path: str, summary: dict[str, Any]) -> None:
