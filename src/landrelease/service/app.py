@@ -25,7 +25,7 @@ def create_app(settings: Settings | None = None, *, registry: Registry | None = 
     The registry is opened when the app starts (once per worker process) unless one is given,
     and closed when it stops.
     """
-    from landrelease.service import api, auth, features, status
+    from landrelease.service import api, auth, features, pages, status
 
     settings = settings or Settings()
 
@@ -57,6 +57,10 @@ def create_app(settings: Settings | None = None, *, registry: Registry | None = 
     app.include_router(auth.router)
     app.include_router(api.router)
     app.include_router(status.router)
+    from landrelease.service import tiles  # vector tiles: the web map's layers
+
+    app.include_router(tiles.router)
+    pages.install(app)  # the web map, the public map and /static
     if settings.log_requests:
         _log_to_stderr()
         app.add_middleware(RequestLog)

@@ -23,7 +23,7 @@ import orjson
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from landrelease.service import features_items
+from landrelease.service import features_items, pages
 from landrelease.service import features_meta as meta
 from landrelease.service.features_context import (
     F_PARAMETER,
@@ -58,6 +58,8 @@ _F = {"parameters": [F_PARAMETER]}
 @router.get("/", summary="Landing page", openapi_extra=_F)
 def landing(request: Request, reg: Reg, user: UserOrPublic) -> Response:
     """Return the landing page of the OGC API: links to the API, conformance and data."""
+    if pages.wants_map(request):  # a browser without `f`: the web map; f=html: the page below
+        return pages.map_page(user)
     with bad_parameters():
         ctx = context(request, reg, user, METADATA_PARAMETERS)
     doc = meta.landing(ctx.base, title=TITLE, description=DESCRIPTION)

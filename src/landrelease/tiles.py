@@ -1,0 +1,387 @@
+"""Vector tiles of the registry: Mapbox Vector Tiles (2.1) in the Web Mercator tile grid.
+
+The use case behind the service's `/tiles` routes. A tile is read through the Registry (the
+records of a kind meeting the tile's box, or the public view of hazard areas for the
+public), projected to tile pixels, clipped to the tile with a small buffer, simplified to
+about one pixel and encoded, all over shapely arrays; only the encoder walks the features.
+
+Small areas stay on the map: a polygon that the zoom makes smaller than one pixel is drawn
+as a one-pixel square at its centre, never dropped, so that a hazard area is visible at
+every zoom.
+
+Tiles are kept per process under (tile, view, data key): the data key is a digest of the
+refs and versions of every record that can be drawn in the tile, read from the store's
+in-memory box index on every request. Every change of a record makes a new version (our
+writes, and the database's triggers for any other client), and a record moving in or out
+changes the refs, so a kept tile is never stale.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import threading
+import weakref
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import mapbox_vector_tile
+import numpy as np
+import shapely
+
+from landrelease.domain import public as rules
+from landrelease.domain.errors import NotFound, ValidationError
+from landrelease.store import Columns, Store
+
+if TYPE_CHECKING:
+    from landrelease.registry import Registry
+
+EXTENT = 4096  # tile pixels per side
+BUFFER = 64  # pixels drawn beyond each edge, so strokes meet across tiles
+MAX_ZOOM = 24  # the deepest tile served (TileJSON advertises fewer)
+MIN_ZOOM_TILEJSON, MAX_ZOOM_TILEJSON = 0, 16
+MAX_LAT = 85.0511287798066  # Web Mercator's edge
+CACHE_BYTES = 64 * 1024 * 1024  # encoded tiles kept per registry
+
+COLLECTIONS = ("hazards", "activities", "items", "accidents")
+
+
+@dataclass(frozen=True)
+class Layer:
+    """What a collection's tiles hold: its record kind and the attributes, by MVT type."""
+
+    kind: str
+    fields: dict[str, str]
+
+
+# Attributes a map styles by; area_m2 only for a signed-in user.
+LAYERS: dict[str, Layer] = {
+    "hazards": Layer(
+        "hazards",
+        {
+            "ref": "String",
+            "status": "String",
+            "hazard_type": "String",
+            "contamination": "String",
+            "reported_on": "String",
+            "area_m2": "Number",
+        },
+    ),
+    "activities": Layer(
+        "activities",
+        {
+            "ref": "String",
+            "area_ref": "String",
+            "activity_type": "String",
+            "status": "String",
+            "start_date": "String",
+            "end_date": "String",
+        },
+    ),
+    "items": Layer(
+        "items",
+        {
+            "ref": "String",
+            "area_ref": "String",
+            "category": "String",
+            "state": "String",
+            "quantity": "Number",
+            "found_on": "String",
+        },
+    ),
+    "accidents": Layer(
+        "accidents",
+        {
+            "ref": "String",
+            "area_ref": "String",
+            "occurred_on": "String",
+            "device_category": "String",
+            "killed_civilian": "Number",
+            "injured_civilian": "Number",
+            "killed_deminer": "Number",
+            "injured_deminer": "Number",
+        },
+    ),
+}
+PUBLIC_FIELDS = {
+    "ref": "String",
+    "status": "String",
+    "hazard_type": "String",
+    "contamination": "String",
+    "warning": "String",
+}
+
+
+def layer_of(collection: str) -> Layer:
+    """Return the layer of a collection; NotFound if there is no such collection."""
+    layer = LAYERS.get(collection)
+    if layer is None:
+        raise NotFound(f"{collection}: no tiled collection; one of {', '.join(COLLECTIONS)}")
+    return layer
+
+
+def check_tile(z: object, x: object, y: object) -> tuple[int, int, int]:
+    """Return z, x, y as ints; ValidationError for a zoom that is no integer in 0..MAX_ZOOM
+    or a column or row that is no integer, NotFound for one beyond the zoom's grid."""
+    out = []
+    for name, v in (("z", z), ("x", x), ("y", y)):
+        try:
+            out.append(int(str(v)))
+        except ValueError:
+            raise ValidationError(None, name, f"must be a whole number, got {v!r}") from None
+    tz, tx, ty = out
+    if not 0 <= tz <= MAX_ZOOM:
+        raise ValidationError(None, "z", f"must be 0 to {MAX_ZOOM}, got {tz}")
+    n = 1 << tz
+    if not (0 <= tx < n and 0 <= ty < n):
+        raise NotFound(f"tile {tz}/{tx}/{ty}: at zoom {tz} x and y run from 0 to {n - 1}")
+    return tz, tx, ty
+
+
+def tile_bounds(z: int, x: int, y: int, buffer: float = 0.0) -> tuple[float, float, float, float]:
+    """Return (west, south, east, north) in lon/lat of tile z/x/y, widened by `buffer`
+    pixels (of `EXTENT`) and clamped to the Web Mercator world."""
+    n = 1 << z
+    pad = buffer / EXTENT
+
+    def lon(tx: float) -> float:
+        return max(-180.0, min(180.0, tx / n * 360.0 - 180.0))
+
+    def lat(ty: float) -> float:
+        t = min(max(ty / n, 0.0), 1.0)
+        return math.degrees(math.atan(math.sinh(math.pi * (1.0 - 2.0 * t))))
+
+    return lon(x - pad), lat(y + 1 + pad), lon(x + 1 + pad), lat(y - pad)
+
+
+def to_pixels(geoms: np.ndarray, z: int, x: int, y: int) -> np.ndarray:
+    """Return the geometries (lon/lat) in the pixels of tile z/x/y (y down), all vertices
+    at once."""
+    n = float(1 << z)
+
+    def project(lonlat: np.ndarray) -> np.ndarray:
+        lon, lat = lonlat[:, 0], np.clip(lonlat[:, 1], -MAX_LAT, MAX_LAT)
+        px = ((lon + 180.0) / 360.0 * n - x) * EXTENT
+        phi = np.radians(lat)
+        my = (1.0 - np.log(np.tan(phi) + 1.0 / np.cos(phi)) / math.pi) / 2.0
+        py = (my * n - y) * EXTENT
+        return np.column_stack([px, py])
+
+    return shapely.transform(geoms, project)
+
+
+def tile_geometries(geoms: np.ndarray, z: int, x: int, y: int) -> np.ndarray:
+    """Return the geometries (lon/lat) as integer tile pixels, clipped to the tile and its
+    buffer, simplified to one pixel; None where nothing is left in the tile.
+
+    A polygon smaller than a pixel becomes a one-pixel square at its centre.
+    """
+    out = np.full(len(geoms), None, dtype=object)
+    rows = np.flatnonzero(~shapely.is_missing(geoms) & ~shapely.is_empty(geoms))
+    if not len(rows):
+        return out
+    px = to_pixels(np.asarray(geoms, dtype=object)[rows], z, x, y)
+    px = shapely.clip_by_rect(px, -BUFFER, -BUFFER, EXTENT + BUFFER, EXTENT + BUFFER)
+    polygonal = shapely.get_type_id(px) >= 3  # 3 Polygon, 6 MultiPolygon (lines: none here)
+    simple = shapely.simplify(px, 1.0, preserve_topology=True)
+    simple = shapely.set_precision(simple, 1.0)
+    tiny = polygonal & ~shapely.is_empty(px) & (shapely.area(simple) < 1.0)
+    if tiny.any():  # the one-pixel square: integer corners survive the encoder's rounding
+        c = shapely.centroid(px[tiny])
+        cx, cy = np.floor(shapely.get_x(c)), np.floor(shapely.get_y(c))
+        simple[tiny] = shapely.box(cx, cy, cx + 1, cy + 1)
+    # MVT: an exterior ring has positive area in tile coordinates (y down)
+    simple = np.where(polygonal, shapely.orient_polygons(simple, exterior_cw=False), simple)
+    kept = ~shapely.is_empty(simple)
+    out[rows[kept]] = simple[kept]
+    return out
+
+
+def encode(name: str, geoms: np.ndarray, properties: Columns) -> bytes:
+    """Return one MVT layer `name` of the features (tile-pixel geometries, None skipped)
+    with their `properties` (None values left out)."""
+    names = list(properties)
+    values = [properties[k] for k in names]
+    rows = np.flatnonzero(~shapely.is_missing(geoms))
+    features = [
+        {
+            "geometry": geoms[i],
+            "properties": {k: v[i] for k, v in zip(names, values, strict=True)},
+        }
+        for i in rows.tolist()
+    ]
+    return mapbox_vector_tile.encode(  # type: ignore[no-any-return]
+        {"name": name, "features": features},
+        default_options={"extents": EXTENT, "y_coord_down": True, "check_winding_order": False},
+    )
+
+
+class TileCache:
+    """Encoded tiles by key, least recently used dropped past `size` bytes; thread-safe."""
+
+    def __init__(self, size: int = CACHE_BYTES) -> None:
+        self.size = size
+        self.used = 0
+        self._kept: OrderedDict[tuple[Any, ...], bytes] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[Any, ...]) -> bytes | None:
+        with self._lock:
+            tile = self._kept.get(key)
+            if tile is not None:
+                self._kept.move_to_end(key)
+            return tile
+
+    def put(self, key: tuple[Any, ...], tile: bytes) -> None:
+        with self._lock:
+            if key in self._kept or len(tile) > self.size:
+                return
+            self._kept[key] = tile
+            self.used += len(tile)
+            while self.used > self.size:
+                _, dropped = self._kept.popitem(last=False)
+                self.used -= len(dropped)
+
+
+_caches: weakref.WeakKeyDictionary[Store, TileCache] = weakref.WeakKeyDictionary()
+_caches_lock = threading.Lock()
+
+
+def cache_of(store: Store) -> TileCache:
+    """Return the tile cache of a registry's store (made on first use)."""
+    with _caches_lock:
+        cache = _caches.get(store)
+        if cache is None:
+            cache = _caches[store] = TileCache()
+        return cache
+
+
+def tile(
+    reg: Registry,
+    collection: str,
+    z: object,
+    x: object,
+    y: object,
+    *,
+    public: bool,
+    grid_m: float = rules.DEFAULT_GRID_M,
+) -> bytes:
+    """Return tile z/x/y of a collection as MVT bytes (one layer named after it).
+
+    `public`: the public view of hazard areas (generalised outlines; ref, status,
+    hazard_type, contamination, warning); only hazards have one (NotFound otherwise).
+    Else the kind's records with `LAYERS`' attributes.
+    """
+    layer = layer_of(collection)
+    tz, tx, ty = check_tile(z, x, y)
+    if public and collection != "hazards":
+        raise NotFound(f"{collection}: not published")
+    g = rules.check_grid(grid_m) if public else 0.0
+    box = tile_bounds(tz, tx, ty, BUFFER)
+    cache = cache_of(reg.store)
+    key_box: rules.BBox | None = rules.search_box(box, reg.country, g) if public else box
+    key = (collection, tz, tx, ty, public, g, _data_key(reg, layer.kind, key_box))
+    kept = cache.get(key)
+    if kept is not None:
+        return kept
+    if public:
+        made = _public_tile(reg, box, tz, tx, ty, g, key_box is None)
+    else:
+        cols = reg.record_columns(layer.kind, columns=list(layer.fields), bbox=box)
+        geoms = tile_geometries(cols.pop("geometry"), tz, tx, ty)
+        if "contamination" in cols:
+            cols["contamination"] = [_text(v) for v in cols["contamination"]]
+        made = encode(collection, geoms, cols)
+    cache.put(key, made)
+    return made
+
+
+def _public_tile(
+    reg: Registry, box: rules.BBox, z: int, x: int, y: int, g: float, outside: bool
+) -> bytes:
+    """Return the public hazards tile: generalised outlines only, the public attributes."""
+    if outside:  # beyond the country's region: no area can be drawn here
+        return encode("hazards", np.empty(0, dtype=object), {})
+    cols, _ = reg.public_hazard_columns(bbox=box, grid_m=g)
+    geoms = tile_geometries(np.asarray(cols.pop("geometry"), dtype=object), z, x, y)
+    cols["contamination"] = [_text(v) for v in cols["contamination"]]
+    return encode("hazards", geoms, {k: cols[k] for k in PUBLIC_FIELDS})
+
+
+def _data_key(reg: Registry, kind: str, box: rules.BBox | None) -> str:
+    """Return a digest of the refs and versions of the records meeting `box` (the store's
+    in-memory index): it changes with any change of what the tile may draw."""
+    if box is None:
+        return ""
+    cols = reg.record_columns(kind, columns=["ref", "version"], bbox=box, geometry=False)
+    h = hashlib.blake2b(digest_size=16)
+    h.update("\x1f".join(map(str, cols["ref"])).encode())
+    h.update(np.asarray(cols["version"], dtype=np.int64).tobytes())
+    return h.hexdigest()
+
+
+def _text(value: Any) -> Any:
+    """Return a list of codes as one text ("ap_mine;cmr"); other values as they are."""
+    if isinstance(value, (list, tuple)):
+        return ";".join(map(str, value))
+    return value
+
+
+def tilejson(reg: Registry, collection: str, base: str, *, public: bool) -> dict[str, Any]:
+    """Return the TileJSON 3.0.0 of a collection's tiles served at `base`.
+
+    The public's bounds are widened outward to a tenth of a degree: the exact extent is
+    the coordinate of an exact vertex.
+    """
+    layer = layer_of(collection)
+    if public and collection != "hazards":
+        raise NotFound(f"{collection}: not published")
+    bbox, _dates = reg.extent(layer.kind)
+    step = 10.0 if public else 1e4  # decimals kept: 0.1 degree for the public
+    if bbox is None:
+        bounds = [-180.0, -MAX_LAT, 180.0, MAX_LAT]
+    else:
+        w, s, e, n = bbox
+        bounds = [
+            math.floor(w * step) / step,
+            math.floor(s * step) / step,
+            math.ceil(e * step) / step,
+            math.ceil(n * step) / step,
+        ]
+    fields = dict(PUBLIC_FIELDS) if public else dict(layer.fields)
+    return {
+        "tilejson": "3.0.0",
+        "name": collection,
+        "tiles": [f"{base}/tiles/{collection}/{{z}}/{{x}}/{{y}}.mvt"],
+        "minzoom": MIN_ZOOM_TILEJSON,
+        "maxzoom": MAX_ZOOM_TILEJSON,
+        "bounds": bounds,
+        "center": [(bounds[0] + bounds[2]) / 2, (bounds[1] + bounds[3]) / 2, 6],
+        "vector_layers": [
+            {
+                "id": collection,
+                "fields": fields,
+                "minzoom": MIN_ZOOM_TILEJSON,
+                "maxzoom": MAX_ZOOM_TILEJSON,
+            }
+        ],
+    }
+
+
+__all__ = [
+    "BUFFER",
+    "COLLECTIONS",
+    "EXTENT",
+    "LAYERS",
+    "PUBLIC_FIELDS",
+    "TileCache",
+    "cache_of",
+    "check_tile",
+    "encode",
+    "tile",
+    "tile_bounds",
+    "tile_geometries",
+    "tilejson",
+    "to_pixels",
+]

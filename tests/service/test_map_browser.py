@@ -1,0 +1,302 @@
+"""The web map and the public warning map in a real browser (Debian's chromium, headless,
+software WebGL) against a real `landrelease serve` over a copy of the synthetic demo registry.
+
+The map is exposed as `window.map`; the tests wait for its `idle` event and read what it drew
+with `queryRenderedFeatures()`. The screenshot of the demo map is kept as docs/map.png.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+CHROMIUM = "/usr/bin/chromium"
+if not Path(CHROMIUM).exists():
+    pytest.skip(f"browser tests need Debian's chromium at {CHROMIUM}", allow_module_level=True)
+sync_api = pytest.importorskip("playwright.sync_api")
+
+DOCS_MAP = Path(__file__).resolve().parents[2] / "docs" / "map.png"
+HAZARD_LAYERS = ["hazard-fill", "hazard-centres"]
+
+# Every visible text node of the page (and placeholders), but for values of the registry
+# (translate="no"), the map's own controls and unselected options.
+VISIBLE_TEXTS = """() => {
+  const out = [];
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+    const p = n.parentElement;
+    const s = n.textContent.trim();
+    if (!s || !p || p.closest('[translate=no], .maplibregl-ctrl, .maplibregl-marker, script, style, option, datalist')) continue;
+    if (!p.checkVisibility()) continue;
+    out.push(s);
+  }
+  for (const sel of document.querySelectorAll('select')) {
+    if (sel.checkVisibility() && sel.selectedOptions.length) out.push(sel.selectedOptions[0].text.trim());
+  }
+  for (const i of document.querySelectorAll('[placeholder]')) if (i.checkVisibility()) out.push(i.placeholder);
+  return out;
+}"""
+
+WAIT_IDLE = """() => new Promise((done) => {
+  map.once('idle', () => done(true));
+  map.triggerRepaint();
+})"""
+
+# Distinct colours of the map's canvas (drawn with preserveDrawingBuffer).
+CANVAS_COLOURS = """() => {
+  const src = map.getCanvas();
+  const c = document.createElement('canvas');
+  c.width = src.width; c.height = src.height;
+  const ctx = c.getContext('2d');
+  ctx.drawImage(src, 0, 0);
+  const d = ctx.getImageData(0, 0, c.width, c.height).data;
+  const seen = new Set();
+  for (let i = 0; i < d.length; i += 4 * 97) seen.add((d[i] << 16) | (d[i + 1] << 8) | d[i + 2]);
+  return seen.size;
+}"""
+
+
+@pytest.fixture(scope="module")
+def served(
+    demo_db: Path, demo_tokens: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, Any]]:
+    """A server of a copy of the demo registry in a process of its own: its URL and path."""
+    folder = tmp_path_factory.mktemp("browser")
+    path = folder / "demo.gpkg"
+    shutil.copyfile(demo_db, path)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    exe = str(Path(sys.executable).with_name("landrelease"))
+    log = folder / "server.log"
+    with open(log, "w") as err:
+        proc = subprocess.Popen(
+            [exe, "serve", "--db", str(path), "--port", str(port)],
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+            env={**os.environ, "LANDRELEASE_LOG_REQUESTS": "false"},
+        )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        assert proc.poll() is None, log.read_text()
+        try:
+            if httpx.get(url + "/conformance", timeout=2).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        assert time.monotonic() < deadline, "the server did not start"
+        time.sleep(0.2)
+    try:
+        yield {"url": url, "path": path, "tokens": demo_tokens}
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Debian's chromium, headless, with software WebGL."""
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+            headless=True,
+        )
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    """A new page in a context of its own (no cookies), with its console errors recorded."""
+    context = browser.new_context(viewport={"width": 1400, "height": 850}, locale="en-GB")
+    pg = context.new_page()
+    pg.errors = []
+    pg.on("console", lambda m: pg.errors.append(m.text) if m.type == "error" else None)
+    pg.on("pageerror", lambda e: pg.errors.append(str(e)))
+    yield pg
+    context.close()
+
+
+def open_map(page: Any, url: str) -> None:
+    """Go to `url` and wait until the map has drawn the areas of its first view."""
+    page.goto(url)
+    page.wait_for_function(
+        "window.map && map.loaded() && document.querySelectorAll('#list li').length > 0",
+        timeout=20_000,
+    )
+    page.evaluate(WAIT_IDLE)
+
+
+def sign_in(page: Any, url: str, name: str, token: str) -> None:
+    """Sign in through the login form, which brings the browser back to the map."""
+    page.goto(f"{url}/login?next=/")
+    page.fill("#name", name)
+    page.fill("#token", token)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{url}/")
+    page.wait_for_function("typeof state !== 'undefined' && state.user !== null", timeout=10_000)
+
+
+def test_the_map_draws_the_demo_areas(served: dict[str, Any], page: Any) -> None:
+    open_map(page, served["url"] + "/")
+    drawn = page.evaluate(f"map.queryRenderedFeatures({{layers: {json.dumps(HAZARD_LAYERS)}}})"
+                          ".map(f => f.properties.ref)")
+    assert len(set(drawn)) > 200  # of the demo's 300 areas, in the view of all Ukraine
+    assert page.evaluate(CANVAS_COLOURS) > 20, "the map's canvas is blank"
+    assert page.locator("#list li").count() > 100
+    assert page.errors == []
+    DOCS_MAP.parent.mkdir(exist_ok=True)
+    page.screenshot(path=str(DOCS_MAP))
+
+
+def test_a_click_on_an_area_opens_its_details(served: dict[str, Any], page: Any) -> None:
+    open_map(page, served["url"] + "/")
+    # A centre that lies alone (no other area within 8 px), so that the click means it alone.
+    target = page.evaluate(
+        """() => {
+          for (const f of map.queryRenderedFeatures({layers: ['hazard-centres']})) {
+            const p = map.project(f.geometry.coordinates);
+            const near = map.queryRenderedFeatures([[p.x - 8, p.y - 8], [p.x + 8, p.y + 8]],
+              {layers: ['hazard-centres', 'hazard-fill']});
+            if (new Set(near.map(g => g.properties.ref)).size === 1)
+              return {ref: f.properties.ref, x: p.x, y: p.y};
+          }
+          return null;
+        }"""
+    )
+    assert target is not None
+    page.locator("#map canvas").click(position={"x": target["x"], "y": target["y"]})
+    page.wait_for_selector(f"#details-table[data-ref='{target['ref']}']", timeout=10_000)
+    assert page.locator("#details").is_visible()
+    assert page.errors == []
+
+
+def test_the_language_switch_changes_every_visible_string(
+    served: dict[str, Any], page: Any
+) -> None:
+    sign_in(page, served["url"], "editor", served["tokens"]["editor"])
+    open_map(page, served["url"] + "/")
+    page.evaluate("localStorage.setItem('landrelease.lang', 'en')")
+    page.reload()
+    open_map(page, served["url"] + "/")
+    ref = page.evaluate("state.areas[0].properties.ref")
+    page.evaluate(f"openArea(map, {json.dumps(ref)})")
+    page.wait_for_selector("#history tr[data-version]")
+    english = page.evaluate(VISIBLE_TEXTS)
+    page.click("#lang")
+    page.wait_for_function(
+        "document.documentElement.lang === 'uk' && "
+        "[...document.querySelectorAll('#details-body h3')].some(h => h.textContent === 'Історія змін') && "
+        "document.querySelectorAll('#history tr[data-version]').length > 0"
+    )
+    ukrainian = page.evaluate(VISIBLE_TEXTS)
+    numbers = re.compile(r"^[\d\s.,:;%#–\-→()]*$")
+    same = {s for s in set(english) & set(ukrainian) if not numbers.match(s)}
+    assert same == set()
+    assert any("підозрювана небезпечна територія" in s for s in ukrainian)
+    # the choice is remembered
+    page.reload()
+    page.wait_for_function("document.documentElement.lang === 'uk'")
+    assert page.errors == []
+
+
+def test_an_editor_changes_a_status_from_the_map(served: dict[str, Any], page: Any) -> None:
+    sign_in(page, served["url"], "editor", served["tokens"]["editor"])
+    open_map(page, served["url"] + "/")
+    ref = page.evaluate("state.areas.find(a => a.properties.status === 'suspected').properties.ref")
+    page.fill("#search-text", ref)
+    page.click("#search button[type=submit]")
+    page.wait_for_selector(f"#details-table[data-ref='{ref}'] #details-version")
+    before = int(page.inner_text("#details-version"))
+    page.select_option("#status-new", "confirmed")
+    page.fill("#status-reason", "synthetic test: confirmed by technical survey")
+    page.click("#status-form button[type=submit]")
+    page.wait_for_function(
+        f"document.querySelector('#details-version')?.textContent === '{before + 1}'",
+        timeout=10_000,
+    )
+    assert page.get_attribute("#details-status", "data-status") == "confirmed"
+    newest = page.locator("#history tr[data-version]").first
+    assert newest.get_attribute("data-version") == str(before + 1)
+    assert newest.locator(".actor").inner_text() == "editor"
+    # a change the lifecycle refuses shows the problem in the form
+    page.select_option("#status-new", "suspected")
+    page.click("#status-form button[type=submit]")
+    page.wait_for_selector("#status-message .error")
+    assert "confirmed" in page.inner_text("#status-message")
+    exe = str(Path(sys.executable).with_name("landrelease"))
+    out = subprocess.run(
+        [exe, "history", ref, "--json", "--db", str(served["path"])],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    last = json.loads(out.stdout)[-1]
+    assert (last["version"], last["actor"]) == (before + 1, "editor")
+    assert last["changes"]["status"] == ["suspected", "confirmed"]
+    assert [e for e in page.errors if "409" not in e] == []  # the refusal is logged as a 409
+
+
+def coordinate_pairs(doc: Any) -> set[tuple[float, float]]:
+    """Return every [x, y] pair of numbers anywhere in a JSON document."""
+    found: set[tuple[float, float]] = set()
+    stack = [doc]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, list):
+            if len(node) >= 2 and all(isinstance(v, float | int) for v in node[:2]):
+                found.add((float(node[0]), float(node[1])))
+            else:
+                stack.extend(node)
+        elif isinstance(node, dict):
+            stack.extend(node.values())
+    return found
+
+
+def test_the_public_map_receives_no_exact_outline(served: dict[str, Any], page: Any) -> None:
+    bodies: list[tuple[str, bytes]] = []
+
+    def record(response: Any) -> None:
+        try:
+            bodies.append((response.url, response.body()))
+        except Exception:  # a redirect or an aborted request has no body
+            pass
+
+    page.on("response", record)
+    open_map(page, served["url"] + "/public")
+    ref = page.evaluate("state.areas[0].properties.ref")
+    page.evaluate(f"openArea(map, {json.dumps(ref)})")
+    page.wait_for_selector(f"#details-table[data-ref='{ref}']")
+    assert page.locator("#warning").is_visible()
+    assert "101" in page.inner_text("#warning") and "102" in page.inner_text("#warning")
+    exact = httpx.get(
+        served["url"] + "/collections/hazards/items?limit=10000",
+        headers={"Authorization": f"Bearer {served['tokens']['viewer']}"},
+    ).json()
+    exact_pairs = coordinate_pairs([f["geometry"] for f in exact["features"]])
+    received: set[tuple[float, float]] = set()
+    for url, body in bodies:
+        if "/collections/" in url:
+            received |= coordinate_pairs(json.loads(body))
+    assert len(received) > 1000  # the page did get the public outlines
+    assert received & exact_pairs == set()
+    assert not any("/api/" in url for url, _ in bodies)
+    assert page.errors == []
