@@ -38,14 +38,17 @@ VISIBLE_TEXTS = """() => {
   for (let n = walker.nextNode(); n; n = walker.nextNode()) {
     const p = n.parentElement;
     const s = n.textContent.trim();
-    if (!s || !p || p.closest('[translate=no], .maplibregl-ctrl, .maplibregl-marker, script, style, option, datalist')) continue;
+    const skip = '[translate=no], .maplibregl-ctrl, .maplibregl-marker, script, style, option';
+    if (!s || !p || p.closest(skip)) continue;
     if (!p.checkVisibility()) continue;
     out.push(s);
   }
   for (const sel of document.querySelectorAll('select')) {
-    if (sel.checkVisibility() && sel.selectedOptions.length) out.push(sel.selectedOptions[0].text.trim());
+    if (sel.checkVisibility() && sel.selectedOptions.length)
+      out.push(sel.selectedOptions[0].text.trim());
   }
-  for (const i of document.querySelectorAll('[placeholder]')) if (i.checkVisibility()) out.push(i.placeholder);
+  for (const i of document.querySelectorAll('[placeholder]'))
+    if (i.checkVisibility()) out.push(i.placeholder);
   return out;
 }"""
 
@@ -129,7 +132,15 @@ def page(browser: Any) -> Iterator[Any]:
     context = browser.new_context(viewport={"width": 1400, "height": 850}, locale="en-GB")
     pg = context.new_page()
     pg.errors = []
-    pg.on("console", lambda m: pg.errors.append(m.text) if m.type == "error" else None)
+    # A failed request is logged by chromium without its URL: record it with the URL instead.
+    failed = "Failed to load resource"
+    pg.on(
+        "console",
+        lambda m: pg.errors.append(m.text) if m.type == "error" and failed not in m.text else None,
+    )
+    pg.on(
+        "response", lambda r: pg.errors.append(f"{r.status} {r.url}") if r.status >= 400 else None
+    )
     pg.on("pageerror", lambda e: pg.errors.append(str(e)))
     yield pg
     context.close()
@@ -138,10 +149,13 @@ def page(browser: Any) -> Iterator[Any]:
 def open_map(page: Any, url: str) -> None:
     """Go to `url` and wait until the map has drawn the areas of its first view."""
     page.goto(url)
-    page.wait_for_function(
-        "window.map && map.loaded() && document.querySelectorAll('#list li').length > 0",
-        timeout=20_000,
-    )
+    try:
+        page.wait_for_function(
+            "window.map && map.loaded() && document.querySelectorAll('#list li').length > 0",
+            timeout=30_000,
+        )
+    except sync_api.TimeoutError:
+        raise AssertionError(f"the map did not draw: {page.errors}") from None
     page.evaluate(WAIT_IDLE)
 
 
@@ -157,8 +171,10 @@ def sign_in(page: Any, url: str, name: str, token: str) -> None:
 
 def test_the_map_draws_the_demo_areas(served: dict[str, Any], page: Any) -> None:
     open_map(page, served["url"] + "/")
-    drawn = page.evaluate(f"map.queryRenderedFeatures({{layers: {json.dumps(HAZARD_LAYERS)}}})"
-                          ".map(f => f.properties.ref)")
+    drawn = page.evaluate(
+        f"map.queryRenderedFeatures({{layers: {json.dumps(HAZARD_LAYERS)}}})"
+        ".map(f => f.properties.ref)"
+    )
     assert len(set(drawn)) > 200  # of the demo's 300 areas, in the view of all Ukraine
     assert page.evaluate(CANVAS_COLOURS) > 20, "the map's canvas is blank"
     assert page.locator("#list li").count() > 100
@@ -204,7 +220,8 @@ def test_the_language_switch_changes_every_visible_string(
     page.click("#lang")
     page.wait_for_function(
         "document.documentElement.lang === 'uk' && "
-        "[...document.querySelectorAll('#details-body h3')].some(h => h.textContent === 'Історія змін') && "
+        "[...document.querySelectorAll('#details-body h3')]"
+        ".some(h => h.textContent === 'Історія змін') && "
         "document.querySelectorAll('#history tr[data-version]').length > 0"
     )
     ukrainian = page.evaluate(VISIBLE_TEXTS)

@@ -100,6 +100,14 @@ ENDPOINTS: list[Endpoint] = [
             f"/collections/{collection}/items/{{{collection}}}",
         )
     ),
+    # vector tiles: the public gets the generalised hazards only
+    Endpoint("GET", "/tiles/hazards/10/610/347.mvt", "public"),
+    Endpoint("GET", "/tiles/hazards.json", "public"),
+    *(
+        Endpoint("GET", path, "viewer")
+        for collection in ("activities", "items", "accidents")
+        for path in (f"/tiles/{collection}/10/610/347.mvt", f"/tiles/{collection}.json")
+    ),
     # the records API
     *_records_api(),
     Endpoint("GET", "/api/hazards/{hazards}/residual", "viewer", params={"draws": "100"}),
@@ -253,6 +261,11 @@ def _template(path: str) -> str:
         parts[2] = "{collectionId}"
         if len(parts) > 4:
             parts[4] = "{featureId}"
+    elif parts[1] == "tiles":
+        if len(parts) == 3:
+            parts[2] = "{collection}.json"
+        else:
+            parts[2:] = ["{collection}", "{z}", "{x}", "{y}.mvt"]
     elif parts[1] == "api" and len(parts) > 3 and parts[2] in (*KINDS, "proposals"):
         parts[3] = "{proposal_id}" if parts[2] == "proposals" else "{ref}"
     return "/".join(parts)

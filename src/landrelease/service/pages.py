@@ -44,7 +44,9 @@ def map_page(user: User | None) -> HTMLResponse:
     """
     body = _index_html()
     if user is not None:
-        body = body.replace('<body data-page="map">', '<body data-page="map" data-signed-in="true">')
+        body = body.replace(
+            '<body data-page="map">', '<body data-page="map" data-signed-in="true">'
+        )
     return HTMLResponse(body, headers={"Cache-Control": "no-store"})
 
 

@@ -264,7 +264,7 @@ function renderDetails(map, a, history, residual) {
       row("field.admin_area", raw(a.admin_area)),
       row("field.version", el("span", { id: "details-version", translate: "no" }, a.version)),
       row("field.changed", el("span", {}, raw(a.changed_at), " ", raw(a.changed_by)))),
-    statusForm(map, a),
+    statusForm(map, a) || "",
     el("h3", {}, t("history.heading")),
     historyTable(history),
     el("h3", {}, t("residual.heading")),
@@ -350,7 +350,7 @@ function statusForm(map, a) {
       message.replaceChildren(t("status.proposed"));
     } else if (r.status === 409) {
       message.replaceChildren(el("p", { class: "error" }, t("status.conflict"), " ", raw(doc.detail)),
-        doc.needs ? el("p", {}, t("status.needs"), ": ", raw(doc.needs)) : null);
+        doc.needs ? el("p", {}, t("status.needs"), ": ", raw(doc.needs)) : "");
     } else if (r.status === 412) {
       await openArea(map, a.ref);
       $("status-message") && $("status-message").replaceChildren(t("status.stale"));
