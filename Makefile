@@ -21,8 +21,9 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
+# Builds the synthetic demo registry, then serves its map at http://127.0.0.1:8000/ until Ctrl-C.
 demo: $(VENV)/.installed
-	$(BIN)/landrelease demo --db $(DB)
+	$(BIN)/landrelease demo --db $(DB) --serve
 
 test: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest -q
