@@ -476,6 +476,29 @@ class Registry:
             notes=account.notes,
         )
 
+    def residual_timeline(
+        self,
+        ref: str,
+        at: dt.date | None = None,
+        *,
+        seed: int | None = None,
+        draws: int = 2000,
+        cleared_share: float = 0.0,
+        threshold: float = 0.01,
+    ) -> Any:  # residual.chart.ResidualChart
+        """Return the residual curve of an area: expected live devices, their 90% range and
+        the chance one is live over time, beside the estimate at `at` (default today).
+
+        The series `landrelease residual area REF --plot` draws; the estimate and the curve
+        share `draws` and the seed.
+        """
+        from landrelease.residual.chart import residual_chart
+
+        res = self.residual_estimate(
+            ref, at, cleared_share=cleared_share, threshold=threshold, draws=draws, seed=seed
+        )
+        return residual_chart(res.remaining, res.estimate, profiles=res.profiles, draws=draws)
+
     def summary(self) -> dict[str, Any]:
         """Return counts per kind, hazard areas per status and their total area in m2."""
         with self.store.unit_of_work() as uow:

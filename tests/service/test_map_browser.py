@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import mapbox_vector_tile
 import pytest
 
 CHROMIUM = "/usr/bin/chromium"
@@ -272,23 +273,9 @@ def test_an_editor_changes_a_status_from_the_map(served: dict[str, Any], page: A
     assert [e for e in page.errors if "409" not in e] == []  # the refusal is logged as a 409
 
 
-def coordinate_pairs(doc: Any) -> set[tuple[float, float]]:
-    """Return every [x, y] pair of numbers anywhere in a JSON document."""
-    found: set[tuple[float, float]] = set()
-    stack = [doc]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, list):
-            if len(node) >= 2 and all(isinstance(v, float | int) for v in node[:2]):
-                found.add((float(node[0]), float(node[1])))
-            else:
-                stack.extend(node)
-        elif isinstance(node, dict):
-            stack.extend(node.values())
-    return found
-
-
-def test_the_public_map_receives_no_exact_outline(served: dict[str, Any], page: Any) -> None:
+def test_the_public_map_receives_only_public_tiles(served: dict[str, Any], page: Any) -> None:
+    # signed in first: the public map must still ask as the public (no cookie)
+    sign_in(page, served["url"], "viewer", served["tokens"]["viewer"])
     bodies: list[tuple[str, bytes]] = []
 
     def record(response: Any) -> None:
@@ -304,16 +291,38 @@ def test_the_public_map_receives_no_exact_outline(served: dict[str, Any], page: 
     page.wait_for_selector(f"#details-table[data-ref='{ref}']")
     assert page.locator("#warning").is_visible()
     assert "101" in page.inner_text("#warning") and "102" in page.inner_text("#warning")
-    exact = httpx.get(
-        served["url"] + "/collections/hazards/items?limit=10000",
+    tilejson = [json.loads(b) for url, b in bodies if url.endswith("/tiles/hazards.json")]
+    assert tilejson and all(
+        set(doc["vector_layers"][0]["fields"])
+        == {"ref", "status", "hazard_type", "contamination", "warning"}
+        for doc in tilejson
+    )
+    tiles = [b for url, b in bodies if "/tiles/hazards/" in url and url.endswith(".mvt")]
+    assert tiles  # the page drew the public tiles: their attributes are the public ones
+    keys = {
+        k
+        for b in tiles
+        for layer in mapbox_vector_tile.decode(b).values()
+        for f in layer["features"]
+        for k in f["properties"]
+    }
+    assert "warning" in keys and not keys & {"area_m2", "reported_on"}
+    assert not any("/api/" in url or "/collections/" in url for url, _ in bodies)
+    assert page.errors == []
+
+
+def test_the_details_show_the_residual_curve(served: dict[str, Any], page: Any) -> None:
+    sign_in(page, served["url"], "viewer", served["tokens"]["viewer"])
+    open_map(page, served["url"] + "/")
+    area = httpx.get(
+        served["url"] + "/api/events?limit=1",
         headers={"Authorization": f"Bearer {served['tokens']['viewer']}"},
-    ).json()
-    exact_pairs = coordinate_pairs([f["geometry"] for f in exact["features"]])
-    received: set[tuple[float, float]] = set()
-    for url, body in bodies:
-        if "/collections/" in url:
-            received |= coordinate_pairs(json.loads(body))
-    assert len(received) > 1000  # the page did get the public outlines
-    assert received & exact_pairs == set()
-    assert not any("/api/" in url for url, _ in bodies)
+    ).json()["items"][0]["area_ref"]
+    page.evaluate(f"openArea(map, {json.dumps(area)})")
+    page.wait_for_selector(f"#details-table[data-ref='{area}']")
+    page.wait_for_selector("#residual-chart path.expected", timeout=20_000)
+    d = page.get_attribute("#residual-chart path.expected", "d")
+    assert d is not None and d.count("L") > 10
+    assert page.locator("#residual-chart path.band").count() == 1
+    assert page.locator("#residual-chart line.mark.at").count() == 1
     assert page.errors == []

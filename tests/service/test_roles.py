@@ -111,6 +111,9 @@ ENDPOINTS: list[Endpoint] = [
     # the records API
     *_records_api(),
     Endpoint("GET", "/api/hazards/{hazards}/residual", "viewer", params={"draws": "100"}),
+    Endpoint(
+        "GET", "/api/hazards/{hazards}/residual/timeline", "viewer", params={"draws": "100"}
+    ),
     Endpoint("GET", "/api/summary", "viewer"),
     Endpoint("POST", "/api/imports", "editor", files=True),
     # status changes and proposals

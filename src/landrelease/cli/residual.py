@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -24,6 +24,7 @@ from landrelease.domain.records import ContaminationEvent
 
 if TYPE_CHECKING:  # the model (numpy, scipy) loads when a residual command runs
     from landrelease.residual import DeviceProfile
+    from landrelease.residual.chart import ResidualChart
     from landrelease.residual.montecarlo import Estimate
 
 app = typer.Typer(
@@ -113,23 +114,10 @@ def _render(est: Estimate, heading: str, notes: Sequence[str] = ()) -> None:
     console.print(f"[dim]{est.draws:,} draws, seed {est.seed} (use --seed to repeat).[/]")
 
 
-def _plot(
-    events: Sequence[ContaminationEvent], est: Estimate, path: Path, title: str, **kw: Any
-) -> None:
+def _plot(chart: ResidualChart, path: Path, title: str) -> None:
     from landrelease.residual.plot import plot_timeline
 
-    start = min(e.emplaced_on for e in events if e.emplaced_on)
-    last = max((e.emplaced_until or e.emplaced_on) for e in events if e.emplaced_on)
-    horizon = max(kw["profiles"][e.profile_id].last_change_days for e in events if e.profile_id)
-    end_candidates = [est.at, last + dt.timedelta(days=horizon)]
-    if est.safe_date:
-        end_candidates.append(est.safe_date)
-    end = max(end_candidates)
-    end += dt.timedelta(days=max(30, (end - start).days // 4))
-    from landrelease.residual import timeline
-
-    line = timeline(events, start, end, seed=est.seed, **kw)
-    plot_timeline(line, est, path, title=title, emplaced=start)
+    plot_timeline(chart.line, chart.estimate, path, title=title, emplaced=chart.emplaced)
     err_console.print(f"Chart written to {path}", soft_wrap=True)
 
 
@@ -195,7 +183,10 @@ def estimate(
     est = run_estimate([event], when, draws=draws, seed=seed, threshold=threshold, profiles=known)
     if plot is not None:
         title = f"{count:,} x {profile}, emplaced {on}" + (f" to {until}" if until else "")
-        _plot([event], est, plot, title, profiles=known)
+        from landrelease.residual.chart import residual_chart
+
+        chart = residual_chart([event], est, profiles=known, draws=draws)
+        _plot(chart, plot, title)
     if as_json:
         print_json(est.as_dict())
     else:
@@ -219,18 +210,27 @@ def area(
     """Estimate live devices in a hazardous area from its contamination events and finds."""
     from landrelease.registry import Registry
 
+    when = _date(at, "--at")
     with Registry.open(resolve_db(db)) as reg:
         res = reg.residual_estimate(
-            ref,
-            _date(at, "--at"),
-            cleared_share=cleared_share,
-            threshold=threshold,
-            draws=draws,
-            seed=seed,
+            ref, when, cleared_share=cleared_share, threshold=threshold, draws=draws, seed=seed
+        )
+        # the same seed and draws give the same estimate: the chart is drawn beside it
+        chart = (
+            reg.residual_timeline(
+                ref,
+                when,
+                seed=res.estimate.seed,
+                draws=draws,
+                cleared_share=cleared_share,
+                threshold=threshold,
+            )
+            if plot is not None
+            else None
         )
     name = f"{ref}" + (f" ({res.area.name})" if res.area.name else "")
-    if plot is not None:
-        _plot(res.remaining, res.estimate, plot, f"{name}: residual hazard", profiles=res.profiles)
+    if plot is not None and chart is not None:
+        _plot(chart, plot, f"{name}: residual hazard")
     if as_json:
         print_json(res.as_dict())
     else:

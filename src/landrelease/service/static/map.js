@@ -1,6 +1,8 @@
 // The web map of hazardous areas: MapLibre over vendored country outlines and the demo's
-// settlements; hazard areas from OGC API Features (GeoJSON, the bbox of the view), filtered
-// and listed here; details, history, residual estimate and status changes from /api/.
+// settlements; hazard areas from the vector tiles (/tiles/hazards.json: exact outlines for a
+// signed-in user, the public view for the public), filtered by MapLibre expressions on the
+// tile attributes and listed here; details, history, residual estimate and curve and status
+// changes from /api/.
 // public.js starts the same map in public mode (no sign-in, the public view only).
 "use strict";
 
@@ -14,11 +16,13 @@ const CONTAMINATION = ["ap_mine", "av_mine", "cmr", "uxo", "axo", "ied"];
 const UKRAINE = [[22.0, 44.2], [40.3, 52.4]];
 const LIST_LIMIT = 200;
 const PAGE_LIMIT = 5000;
+const SVG_NS = "http://www.w3.org/2000/svg";
 
 const state = {
   publicOnly: false,
   user: null, // {name, role, permissions, csrf_token} once /api/me answers
-  areas: [], // GeoJSON features of the last bbox, with _area_m2 and _centre
+  areas: [], // one per ref of the loaded tiles: {properties, _bbox, _centre}; _area_m2 in properties
+  areasKey: "", // what the centres source was last given (a new setData only when it changes)
   settlements: [],
   selected: null,
 };
@@ -105,58 +109,95 @@ function filters() {
   };
 }
 
-/** Returns whether an area passes the filters. */
-function passes(f, p) {
-  if (!f.statuses.has(p.status)) return false;
-  if (f.type && p.hazard_type !== f.type) return false;
-  const cont = Array.isArray(p.contamination) ? p.contamination : String(p.contamination || "").split(",");
-  if (f.contamination && !cont.includes(f.contamination)) return false;
-  if ((f.from || f.to) && p.reported_on) {
-    if (f.from && p.reported_on < f.from) return false;
-    if (f.to && p.reported_on > f.to) return false;
-  }
-  return true;
+/** Returns the MapLibre filter expression of the filters, on the tile attributes. */
+function filterExpression(f) {
+  const all = ["all", ["in", ["get", "status"], ["literal", [...f.statuses]]]];
+  if (f.type) all.push(["==", ["get", "hazard_type"], f.type]);
+  // contamination is the text "ap_mine;cmr" in a tile: no code is a part of another
+  if (f.contamination) all.push(["in", f.contamination, ["to-string", ["get", "contamination"]]]);
+  // an area with no date reported passes a date filter, as before
+  const reported = ["to-string", ["get", "reported_on"]];
+  if (f.from) all.push(["any", ["!", ["has", "reported_on"]], [">=", reported, f.from]]);
+  if (f.to) all.push(["any", ["!", ["has", "reported_on"]], ["<=", reported, f.to]]);
+  return all;
 }
 
-/** Loads the hazard areas of the view (and items and accidents for signed-in users). */
-async function loadView(map) {
+/** Loads the items and accidents of the view for signed-in users (GeoJSON by bbox). */
+async function loadPoints(map) {
+  if (!state.user) return;
   const b = map.getBounds();
   const bbox = [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()].map((v) => v.toFixed(5)).join(",");
-  const doc = await getJSON(`/collections/hazards/items?bbox=${bbox}&limit=${PAGE_LIMIT}`);
-  state.areas = (doc ? doc.features : []).map((f) => {
-    const bb = bboxOf(f.geometry);
-    f.properties._area_m2 = f.properties.area_m2 || areaM2(f.geometry);
-    f._bbox = bb;
-    f._centre = [(bb[0] + bb[2]) / 2, (bb[1] + bb[3]) / 2];
-    return f;
-  });
-  if (state.user) {
-    for (const kind of ["items", "accidents"]) {
-      const pts = await getJSON(`/collections/${kind}/items?bbox=${bbox}&limit=${PAGE_LIMIT}`);
-      map.getSource(kind).setData(pts || { type: "FeatureCollection", features: [] });
-    }
+  for (const kind of ["items", "accidents"]) {
+    const pts = await getJSON(`/collections/${kind}/items?bbox=${bbox}&limit=${PAGE_LIMIT}`);
+    map.getSource(kind).setData(pts || { type: "FeatureCollection", features: [] });
   }
-  redraw(map);
 }
 
-/** Draws the filtered areas, their centres (seen at small scales) and the list beside the map. */
-function redraw(map) {
-  const f = filters();
-  const shown = state.areas.filter((a) => passes(f, a.properties));
-  map.getSource("hazards").setData({ type: "FeatureCollection", features: shown });
-  map.getSource("hazard-centres").setData({
-    type: "FeatureCollection",
-    features: shown.map((a) => ({
-      type: "Feature", properties: a.properties, geometry: { type: "Point", coordinates: a._centre },
-    })),
+/** Asks the server again for the hazard tiles (after an edit): a tile changes with a record. */
+function reloadAreas(map) {
+  if (typeof map.refreshTiles === "function") map.refreshTiles("hazards");
+  else map.style.sourceCaches.hazards.reload();
+}
+
+/** Returns the areas of the loaded tiles, one per ref: a polygon cut across tiles comes in
+ * pieces, whose boxes are joined (and, for the public, whose areas are summed). */
+function areasOfTiles(map, filter) {
+  const byRef = new Map();
+  const options = { sourceLayer: "hazards" };
+  if (filter) options.filter = filter;
+  for (const f of map.querySourceFeatures("hazards", options)) {
+    const p = f.properties;
+    const bb = bboxOf(f.geometry);
+    if (!Number.isFinite(bb[0])) continue;
+    let a = byRef.get(p.ref);
+    if (!a) {
+      a = { properties: { ...p, _area_m2: 0 }, _bbox: bb, pieces: new Set() };
+      byRef.set(p.ref, a);
+    } else {
+      a._bbox = [Math.min(a._bbox[0], bb[0]), Math.min(a._bbox[1], bb[1]),
+        Math.max(a._bbox[2], bb[2]), Math.max(a._bbox[3], bb[3])];
+    }
+    // the same piece can come twice (a tile and its parent while zooming): count it once
+    const key = bb.map((v) => v.toFixed(5)).join(",");
+    if (!a.pieces.has(key)) { a.pieces.add(key); a.properties._area_m2 += areaM2(f.geometry); }
+  }
+  return [...byRef.values()].map((a) => {
+    if (a.properties.area_m2) a.properties._area_m2 = a.properties.area_m2; // exact, signed in
+    a._centre = [(a._bbox[0] + a._bbox[2]) / 2, (a._bbox[1] + a._bbox[3]) / 2];
+    delete a.pieces;
+    return a;
   });
-  renderList(map, shown);
+}
+
+/** Reads the areas of the loaded tiles; gives the centres layer their centres (seen at small
+ * scales, where an area is smaller than a pixel), then writes the list. */
+function refreshAreas(map) {
+  state.areas = areasOfTiles(map, null);
+  const key = state.areas.map((a) => `${a.properties.ref}:${a.properties.status}:${a._centre}`).join("|");
+  if (key !== state.areasKey) {
+    state.areasKey = key;
+    map.getSource("hazard-centres").setData({
+      type: "FeatureCollection",
+      features: state.areas.map((a) => ({
+        type: "Feature", properties: a.properties, geometry: { type: "Point", coordinates: a._centre },
+      })),
+    });
+  }
+  renderList(map);
+}
+
+/** Applies the filters to the area layers, then lists the areas that pass them. */
+function redraw(map) {
+  const expr = filterExpression(filters());
+  for (const layer of ["hazard-fill", "hazard-line", "hazard-centres"]) map.setFilter(layer, expr);
+  renderList(map);
   renderSettlements(map);
 }
 
 /** Writes the list of the areas in view, sorted as chosen. */
-function renderList(map, shown) {
+function renderList(map) {
   const b = map.getBounds();
+  const shown = areasOfTiles(map, filterExpression(filters()));
   const inView = shown.filter((a) => a._bbox[2] >= b.getWest() && a._bbox[0] <= b.getEast()
     && a._bbox[3] >= b.getSouth() && a._bbox[1] <= b.getNorth());
   const by = $("sort").value;
@@ -227,12 +268,14 @@ async function openArea(map, ref) {
     const r = await fetch(`/api/hazards/${encodeURIComponent(ref)}`, { credentials: "same-origin" });
     if (!r.ok) throw new Error(String(r.status));
     const area = await r.json();
-    const [history, residual] = await Promise.all([
-      getJSON(`/api/hazards/${encodeURIComponent(ref)}/history`),
-      getJSON(`/api/hazards/${encodeURIComponent(ref)}/residual?draws=2000&seed=1`).catch(() => null),
+    const base = `/api/hazards/${encodeURIComponent(ref)}`;
+    const [history, residual, curve] = await Promise.all([
+      getJSON(`${base}/history`),
+      getJSON(`${base}/residual?draws=2000&seed=1`).catch(() => null),
+      getJSON(`${base}/residual/timeline?draws=1000&seed=1`).catch(() => null),
     ]);
     if (state.selected !== ref) return; // another area was clicked meanwhile
-    renderDetails(map, area, history, residual);
+    renderDetails(map, area, history, residual, curve);
   } catch (err) {
     body.replaceChildren(el("p", { class: "error" }, t("details.failed")));
   }
@@ -249,7 +292,7 @@ function renderPublicDetails(p) {
 }
 
 /** Writes an area's details, history, residual estimate and (for editors) the status form. */
-function renderDetails(map, a, history, residual) {
+function renderDetails(map, a, history, residual, curve) {
   const body = $("details-body");
   body.replaceChildren(
     el("table", { id: "details-table", "data-ref": a.ref },
@@ -268,7 +311,8 @@ function renderDetails(map, a, history, residual) {
     el("h3", {}, t("history.heading")),
     historyTable(history),
     el("h3", {}, t("residual.heading")),
-    residualView(residual));
+    residualView(residual),
+    residualChart(curve));
 }
 
 /** Returns the history as a table: version, when, who, what changed. */
@@ -292,27 +336,65 @@ function historyTable(history) {
     rows);
 }
 
-/** Returns the residual estimate: an SVG curve if the answer has one, else its figures. */
+/** Returns the residual estimate's figures. */
 function residualView(r) {
   if (!r) return el("p", {}, t("residual.none"));
   const fmt = (v) => (v === null || v === undefined ? "–" : Number(v).toFixed(2));
-  const out = el("table", { id: "residual" },
+  return el("table", { id: "residual" },
     row("residual.expected", raw(fmt(r.expected_live))),
     row("residual.interval", raw(`${fmt(r.live_p05)} – ${fmt(r.live_p95)}`)),
     row("residual.any", raw(`${(100 * r.p_any_live).toFixed(1)}%`)),
     row("residual.safe", r.safe_date ? raw(r.safe_date) : el("span", {}, t("residual.never"))));
-  const curve = r.curve || r.expected_live_curve;
-  if (!Array.isArray(curve) || curve.length < 2) return out;
-  // A curve of {at, expected_live}: a small line, time across, expected live devices up.
-  const w = 260, h = 80;
-  const ys = curve.map((c) => Number(c.expected_live));
-  const ymax = Math.max(...ys, 1e-9);
-  const pts = ys.map((y, i) => `${(i * w / (ys.length - 1)).toFixed(1)},${(h - y / ymax * h).toFixed(1)}`).join(" ");
-  const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
-  svg.setAttribute("viewBox", `0 0 ${w} ${h}`);
-  svg.setAttribute("class", "curve");
-  svg.innerHTML = `<polyline fill="none" stroke="#d62728" stroke-width="2" points="${pts}"/>`;
-  return el("div", {}, out, el("p", {}, t("residual.curve")), svg);
+}
+
+/** Returns a new SVG element with attributes (and text). */
+function svgEl(tag, attrs, text) {
+  const node = document.createElementNS(SVG_NS, tag);
+  for (const [k, v] of Object.entries(attrs || {})) node.setAttribute(k, v);
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+/** Returns the residual curve (GET .../residual/timeline) as an inline SVG line chart:
+ * expected live devices and their 90% range over time, the estimate date (and safe date)
+ * marked; nothing if there is no curve. */
+function residualChart(c) {
+  if (!c || !Array.isArray(c.dates) || c.dates.length < 2) return "";
+  const W = 300, H = 164, L = 34, R = 8, T = 8, B = 44; // plot box inside the margins
+  const day = (iso) => Date.parse(`${iso}T00:00:00Z`) / 86400000;
+  const d0 = day(c.dates[0]), d1 = day(c.dates[c.dates.length - 1]);
+  const ymax = Math.max(...c.live_p95, ...c.expected_live, 1e-9);
+  const x = (iso) => L + ((day(iso) - d0) / Math.max(d1 - d0, 1)) * (W - L - R);
+  const y = (v) => T + (1 - v / ymax) * (H - T - B);
+  const line = (vals) => c.dates.map((d, i) => `${i ? "L" : "M"}${x(d).toFixed(1)},${y(vals[i]).toFixed(1)}`).join("");
+  const back = c.dates.map((d, i) => [d, c.live_p05[i]]).reverse()
+    .map(([d, v]) => `L${x(d).toFixed(1)},${y(v).toFixed(1)}`).join("");
+  const svg = svgEl("svg", { viewBox: `0 0 ${W} ${H}`, class: "curve", id: "residual-chart", role: "img",
+    "aria-label": t("residual.chart.title") });
+  svg.append(svgEl("title", {}, t("residual.chart.title")));
+  svg.append(svgEl("path", { class: "band", d: `${line(c.live_p95)}${back}Z`, fill: "#4e79a7", "fill-opacity": "0.25", stroke: "none" }));
+  svg.append(svgEl("path", { class: "expected", d: line(c.expected_live), fill: "none", stroke: "#1f4e79", "stroke-width": "1.8" }));
+  // axes: zero and the top value up, the first and last date across
+  svg.append(svgEl("line", { x1: L, y1: y(0), x2: W - R, y2: y(0), stroke: "#999" }));
+  svg.append(svgEl("line", { x1: L, y1: T, x2: L, y2: y(0), stroke: "#999" }));
+  const num = { "font-size": "9", fill: "#555", translate: "no" };
+  svg.append(svgEl("text", { ...num, x: L - 3, y: T + 8, "text-anchor": "end" }, ymax.toPrecision(2)));
+  svg.append(svgEl("text", { ...num, x: L - 3, y: y(0), "text-anchor": "end" }, "0"));
+  svg.append(svgEl("text", { ...num, x: L, y: H - B + 11 }, c.dates[0].slice(0, 7)));
+  svg.append(svgEl("text", { ...num, x: W - R, y: H - B + 11, "text-anchor": "end" }, c.dates[c.dates.length - 1].slice(0, 7)));
+  const mark = (iso, colour, key, dy) => {
+    if (!iso || day(iso) < d0 || day(iso) > d1) return;
+    svg.append(svgEl("line", { class: `mark ${key}`, x1: x(iso), y1: T, x2: x(iso), y2: y(0), stroke: colour, "stroke-dasharray": "3 2" }));
+    const right = x(iso) > W / 2;
+    svg.append(svgEl("text", { "font-size": "9", fill: colour, x: x(iso) + (right ? -3 : 3), y: H - B + 22 + dy,
+      "text-anchor": right ? "end" : "start" }, `${t(`residual.chart.${key}`)} ${iso}`));
+  };
+  mark(c.at, "#333", "at", 0);
+  mark(c.safe_date, "#2ca02c", "safe", 11); // below the dates; a line each
+  const legend = el("p", { class: "curve-legend" },
+    el("span", { class: "swatch", style: "background:#1f4e79" }), t("residual.chart.expected"), "; ",
+    el("span", { class: "swatch", style: "background:#4e79a7;opacity:0.4" }), t("residual.chart.band"));
+  return el("figure", { class: "residual-chart" }, el("figcaption", {}, t("residual.chart.title")), svg, legend);
 }
 
 /** Returns the status form for users who may change or propose a status, else nothing. */
@@ -345,7 +427,7 @@ function statusForm(map, a) {
     if (r.status === 200) {
       await openArea(map, a.ref);
       $("status-message") && $("status-message").replaceChildren(t("status.done", { v: doc.version }));
-      loadView(map);
+      reloadAreas(map);
     } else if (r.status === 202) {
       message.replaceChildren(t("status.proposed"));
     } else if (r.status === 409) {
@@ -401,7 +483,8 @@ function mapStyle() {
     version: 8,
     sources: {
       countries: { type: "geojson", data: "/static/vendor/natural-earth/countries.geojson" },
-      hazards: empty, "hazard-centres": structuredClone(empty),
+      // the session cookie goes with these same-origin requests: exact tiles for a user
+      hazards: { type: "vector", url: "/tiles/hazards.json" }, "hazard-centres": empty,
       items: structuredClone(empty), accidents: structuredClone(empty),
     },
     layers: [
@@ -409,8 +492,8 @@ function mapStyle() {
       { id: "land", type: "fill", source: "countries",
         paint: { "fill-color": ["case", ["==", ["get", "name"], "Ukraine"], "#fbf8ef", "#ebe7dc"] } },
       { id: "borders", type: "line", source: "countries", paint: { "line-color": "#8a8575", "line-width": 1 } },
-      { id: "hazard-fill", type: "fill", source: "hazards", paint: { "fill-color": colour, "fill-opacity": 0.55 } },
-      { id: "hazard-line", type: "line", source: "hazards", paint: { "line-color": colour, "line-width": 1.5 } },
+      { id: "hazard-fill", type: "fill", source: "hazards", "source-layer": "hazards", paint: { "fill-color": colour, "fill-opacity": 0.55 } },
+      { id: "hazard-line", type: "line", source: "hazards", "source-layer": "hazards", paint: { "line-color": colour, "line-width": 1.5 } },
       { id: "hazard-centres", type: "circle", source: "hazard-centres", maxzoom: 11,
         paint: { "circle-color": colour, "circle-radius": 4.5, "circle-stroke-color": "#333", "circle-stroke-width": 0.6 } },
       { id: "items", type: "circle", source: "items",
@@ -474,6 +557,8 @@ async function start(options) {
     bounds: UKRAINE,
     attributionControl: false,
     canvasContextAttributes: { preserveDrawingBuffer: true }, // tests read the canvas back
+    // The public map asks as the public even in a signed-in browser (no cookie): public tiles.
+    transformRequest: (url) => (state.publicOnly ? { url, credentials: "omit" } : { url }),
   });
   window.map = map;
   map.addControl(new maplibregl.NavigationControl({ showCompass: false }), "top-right");
@@ -485,9 +570,10 @@ async function start(options) {
   $("search-names").replaceChildren(...state.settlements.filter((s) => s.population >= 20000)
     .map((s) => el("option", { value: s.name })));
   let pending = null;
-  const reload = () => { clearTimeout(pending); pending = setTimeout(() => loadView(map), 150); };
-  map.on("load", () => loadView(map));
-  map.on("moveend", reload);
+  const refresh = () => { clearTimeout(pending); pending = setTimeout(() => refreshAreas(map), 100); };
+  map.on("load", () => { redraw(map); loadPoints(map); });
+  map.on("sourcedata", (e) => { if (e.sourceId === "hazards" && map.isSourceLoaded("hazards")) refresh(); });
+  map.on("moveend", () => { refresh(); renderSettlements(map); loadPoints(map); });
   for (const layer of ["hazard-fill", "hazard-centres"]) {
     map.on("click", layer, (e) => openArea(map, e.features[0].properties.ref));
     map.on("mouseenter", layer, () => { map.getCanvas().style.cursor = "pointer"; });
