@@ -3,7 +3,8 @@
 The use case behind the service's `/tiles` routes. A tile is read through the Registry (the
 records of a kind meeting the tile's box, or the public view of hazard areas for the
 public), projected to tile pixels, clipped to the tile with a small buffer, simplified to
-about one pixel and encoded, all over shapely arrays; only the encoder walks the features.
+about one pixel and encoded, all over shapely arrays; only the encoder (mapbox-vector-tile)
+walks the features.
 
 Small areas stay on the map: a polygon that the zoom makes smaller than one pixel is drawn
 as a one-pixel square at its centre, never dropped, so that a hazard area is visible at
@@ -155,37 +156,57 @@ def tile_bounds(z: int, x: int, y: int, buffer: float = 0.0) -> tuple[float, flo
     return lon(x - pad), lat(y + 1 + pad), lon(x + 1 + pad), lat(y - pad)
 
 
+def _project(lon: np.ndarray, lat: np.ndarray, z: int, x: int, y: int) -> np.ndarray:
+    """Return the pixels (column, row; y down) of tile z/x/y of lon/lat arrays."""
+    n = float(1 << z)
+    px = ((lon + 180.0) / 360.0 * n - x) * EXTENT
+    phi = np.radians(np.clip(lat, -MAX_LAT, MAX_LAT))
+    my = (1.0 - np.log(np.tan(phi) + 1.0 / np.cos(phi)) / math.pi) / 2.0
+    return np.column_stack([px, (my * n - y) * EXTENT])
+
+
 def to_pixels(geoms: np.ndarray, z: int, x: int, y: int) -> np.ndarray:
     """Return the geometries (lon/lat) in the pixels of tile z/x/y (y down), all vertices
     at once."""
-    n = float(1 << z)
-
-    def project(lonlat: np.ndarray) -> np.ndarray:
-        lon, lat = lonlat[:, 0], np.clip(lonlat[:, 1], -MAX_LAT, MAX_LAT)
-        px = ((lon + 180.0) / 360.0 * n - x) * EXTENT
-        phi = np.radians(lat)
-        my = (1.0 - np.log(np.tan(phi) + 1.0 / np.cos(phi)) / math.pi) / 2.0
-        py = (my * n - y) * EXTENT
-        return np.column_stack([px, py])
-
-    return shapely.transform(geoms, project)
+    return shapely.transform(geoms, lambda lonlat: _project(lonlat[:, 0], lonlat[:, 1], z, x, y))
 
 
 def tile_geometries(geoms: np.ndarray, z: int, x: int, y: int) -> np.ndarray:
     """Return the geometries (lon/lat) as integer tile pixels, clipped to the tile and its
     buffer, simplified to one pixel; None where nothing is left in the tile.
 
-    A polygon smaller than a pixel becomes a one-pixel square at its centre.
+    A polygon smaller than a pixel becomes a one-pixel square at its centre. One whose box
+    is under a pixel each way is known to be one from its box alone (most areas at low
+    zooms): its outline is not projected, clipped nor simplified.
     """
     out = np.full(len(geoms), None, dtype=object)
+    geoms = np.asarray(geoms, dtype=object)
     rows = np.flatnonzero(~shapely.is_missing(geoms) & ~shapely.is_empty(geoms))
     if not len(rows):
         return out
-    px = to_pixels(np.asarray(geoms, dtype=object)[rows], z, x, y)
+    b = shapely.bounds(geoms[rows])
+    lo, hi = _project(b[:, 0], b[:, 3], z, x, y), _project(b[:, 2], b[:, 1], z, x, y)
+    polygonal = shapely.get_type_id(geoms[rows]) >= 3  # 3 Polygon, 6 MultiPolygon
+    tiny = polygonal & np.all(hi - lo < 1.0, axis=1)
+    if tiny.any():  # the square at the box's centre, kept within the buffer
+        c = np.clip(np.floor((lo[tiny] + hi[tiny]) / 2), -BUFFER, EXTENT + BUFFER - 1)
+        out[rows[tiny]] = shapely.box(
+            c[:, 0], c[:, 1], c[:, 0] + 1, c[:, 1] + 1
+        )  # ccw: positive area
+    rows = rows[~tiny]
+    if not len(rows):
+        return out
+    px = to_pixels(geoms[rows], z, x, y)
     px = shapely.clip_by_rect(px, -BUFFER, -BUFFER, EXTENT + BUFFER, EXTENT + BUFFER)
     polygonal = shapely.get_type_id(px) >= 3  # 3 Polygon, 6 MultiPolygon (lines: none here)
-    simple = shapely.simplify(px, 1.0, preserve_topology=True)
-    simple = shapely.set_precision(simple, 1.0)
+    # Douglas-Peucker, then rounding to whole pixels vertex by vertex: both cheap; GEOS's
+    # snap rounding (set_precision's default, several times slower) only for the few
+    # outlines left invalid
+    rough = shapely.simplify(px, 1.0, preserve_topology=False)
+    simple = shapely.set_precision(rough, 1.0, mode="pointwise")
+    bad = ~shapely.is_valid(simple)
+    if bad.any():
+        simple[bad] = shapely.set_precision(rough[bad], 1.0)
     tiny = polygonal & ~shapely.is_empty(px) & (shapely.area(simple) < 1.0)
     if tiny.any():  # the one-pixel square: integer corners survive the encoder's rounding
         c = shapely.centroid(px[tiny])
