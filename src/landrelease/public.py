@@ -115,13 +115,15 @@ def hazard_columns(
     limit: int | None = None,
     offset: int = 0,
     grid_m: float = rules.DEFAULT_GRID_M,
+    filter: Any = None,
 ) -> tuple[Columns, int]:
     """Return one page of the public view of hazard areas, by ref, and how many match.
 
     Columns: `PUBLIC_COLUMNS`; "geometry" holds the generalised outlines (shapely
     MultiPolygons, EPSG:4326; None for an area without a usable outline), the others are
     JSON-ready (contamination a list of codes). With `bbox` (minx, miny, maxx, maxy, lon/lat)
-    an area matches when its generalised outline meets the box.
+    an area matches when its generalised outline meets the box. A `filter` (parsed CQL2)
+    is run by the store.
     """
     g = rules.check_grid(grid_m)
     limit, offset = _check_page(limit, offset)
@@ -130,8 +132,10 @@ def hazard_columns(
     if bbox is None:
         with reg.store.unit_of_work() as uow:
             areas = uow.records(HAZARDS)
-            matched = areas.count()
-            cols = areas.select(columns=_READ, order_by="ref", limit=limit, offset=offset)
+            matched = areas.count(filter=filter)
+            cols = areas.select(
+                columns=_READ, order_by="ref", limit=limit, offset=offset, filter=filter
+            )
         return _published(reg, cache, cols, g), matched
     box = rules.check_bbox(bbox)
     wide = rules.search_box(box, reg.country, g)
@@ -140,7 +144,9 @@ def hazard_columns(
         cols["geometry"] = np.empty(0, dtype=object)
     else:
         with reg.store.unit_of_work() as uow:
-            cols = uow.records(HAZARDS).select(columns=_READ, bbox=wide, order_by="ref")
+            cols = uow.records(HAZARDS).select(
+                columns=_READ, bbox=wide, order_by="ref", filter=filter
+            )
     hits = _meeting(reg, cache, cols, box, g)
     page = hits[offset:end]
     cols = {name: _take(values, page) for name, values in cols.items()}

@@ -521,17 +521,22 @@ class Registry:
         limit: int | None = None,
         offset: int = 0,
         grid_m: float = 1000.0,
+        filter: Any = None,
     ) -> tuple[Columns, int]:
         """Return one page (by ref) of the public view of hazard areas and how many match.
 
         Columns: ref, status, hazard_type, contamination (a list of codes), warning, and
         "geometry": each outline generalised to the cells of a `grid_m` grid it touches
         (shapely MultiPolygons, EPSG:4326). With `bbox`, an area matches when its
-        generalised outline meets the box (never by its exact outline).
+        generalised outline meets the box (never by its exact outline). A `filter` (parsed
+        CQL2, as `record_columns` takes) runs in the store; the caller keeps it to public
+        properties.
         """
         from landrelease import public
 
-        return public.hazard_columns(self, bbox=bbox, limit=limit, offset=offset, grid_m=grid_m)
+        return public.hazard_columns(
+            self, bbox=bbox, limit=limit, offset=offset, grid_m=grid_m, filter=filter
+        )
 
     def public_hazard(self, ref: str, *, grid_m: float = 1000.0) -> dict[str, Any]:
         """Return the public view of one hazard area (the columns of `public_hazard_columns`

@@ -359,6 +359,13 @@ def test_the_public_filters_by_status_and_type_only(
     confirmed = {r for r, h in hazards.items() if h["status"] == "confirmed"}
     assert ids(public, path, filter="status = 'confirmed'", limit=20) == confirmed
     assert ids(public, path, status="confirmed", limit=20) == confirmed
+    # with a box too: the filter narrows what the box finds, and the count follows it
+    box = "22,44,41,53"
+    in_box = ids(public, path, bbox=box, limit=20)
+    both = ids(public, path, bbox=box, filter="status = 'confirmed'", limit=7)
+    assert both == in_box & confirmed
+    first = public.get(path, params={"bbox": box, "filter": "status = 'confirmed'", "limit": 7})
+    assert first.json()["numberMatched"] == len(both)
     bad_request(public.get(path, params={"filter": "area_m2 > 1"}), "filter")
     bad_request(
         public.get(path, params={"filter": "S_INTERSECTS(geometry, POINT(36 49))"}), "filter"

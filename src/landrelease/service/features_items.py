@@ -16,7 +16,6 @@ import shapely
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from landrelease.domain.records import HAZARDS
 from landrelease.domain.roles import User
 from landrelease.registry import Registry
 from landrelease.service import access
@@ -199,28 +198,14 @@ def _public_page(ctx: Context, q: fp.ItemsQuery) -> tuple[list[bytes], int]:
             f"the public view may be filtered by {' and '.join(meta.PUBLIC_QUERYABLES)} only, "
             f"not {', '.join(refused)}",
         )
-    grid = ctx.settings.public_grid_m
-    reg = ctx.reg
-    if q.filter is None:
-        cols, matched = reg.public_hazard_columns(
-            bbox=q.bbox, limit=q.limit, offset=q.offset, grid_m=grid
-        )
-    else:  # the filter names public properties only: its refs, then the public rows of them
-        keep = reg.record_columns(HAZARDS.name, columns=["ref"], filter=q.filter, geometry=False)
-        cols, _ = reg.public_hazard_columns(bbox=q.bbox, limit=None, offset=0, grid_m=grid)
-        index = np.flatnonzero(np.isin(np.asarray(cols["ref"], dtype=object), keep["ref"]))
-        matched = len(index)
-        index = index[q.offset : q.offset + q.limit]
-        cols = {k: _take(v, index) for k, v in cols.items()}
+    cols, matched = ctx.reg.public_hazard_columns(
+        bbox=q.bbox,
+        limit=q.limit,
+        offset=q.offset,
+        grid_m=ctx.settings.public_grid_m,
+        filter=q.filter,
+    )
     return _public_features(cols), int(matched)
-
-
-def _take(values: Any, index: np.ndarray) -> Any:
-    if isinstance(values, np.ndarray):
-        return values[index]
-    arr = np.empty(len(values), dtype=object)
-    arr[:] = list(values)
-    return arr[index].tolist()
 
 
 def _public_features(cols: dict[str, Any]) -> list[bytes]:
