@@ -215,21 +215,11 @@ def area(
         res = reg.residual_estimate(
             ref, when, cleared_share=cleared_share, threshold=threshold, draws=draws, seed=seed
         )
-        # the same seed and draws give the same estimate: the chart is drawn beside it
-        chart = (
-            reg.residual_timeline(
-                ref,
-                when,
-                seed=res.estimate.seed,
-                draws=draws,
-                cleared_share=cleared_share,
-                threshold=threshold,
-            )
-            if plot is not None
-            else None
-        )
     name = f"{ref}" + (f" ({res.area.name})" if res.area.name else "")
-    if plot is not None and chart is not None:
+    if plot is not None:  # the curve of this estimate (as Registry.residual_timeline draws it)
+        from landrelease.residual.chart import residual_chart
+
+        chart = residual_chart(res.remaining, res.estimate, profiles=res.profiles, draws=draws)
         _plot(chart, plot, f"{name}: residual hazard")
     if as_json:
         print_json(res.as_dict())
