@@ -22,7 +22,6 @@ database's triggers for QGIS, GDAL or any SQL client), so a kept outline is neve
 from __future__ import annotations
 
 import threading
-import weakref
 from collections import OrderedDict
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -30,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import shapely
 
+from landrelease.caches import PerStore
 from landrelease.domain import public as rules
 from landrelease.domain.errors import NotFound, ValidationError
 from landrelease.domain.records import HAZARDS
@@ -95,17 +95,12 @@ class GeneralisedCache:
         return out
 
 
-_caches: weakref.WeakKeyDictionary[Store, GeneralisedCache] = weakref.WeakKeyDictionary()
-_caches_lock = threading.Lock()
+_caches = PerStore(GeneralisedCache)
 
 
 def cache_of(store: Store) -> GeneralisedCache:
     """Return the cache of generalised outlines of a registry's store (made on first use)."""
-    with _caches_lock:
-        cache = _caches.get(store)
-        if cache is None:
-            cache = _caches[store] = GeneralisedCache()
-        return cache
+    return _caches.of(store)
 
 
 def hazard_columns(

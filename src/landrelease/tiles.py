@@ -22,7 +22,6 @@ from __future__ import annotations
 import hashlib
 import math
 import threading
-import weakref
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -31,6 +30,7 @@ import mapbox_vector_tile
 import numpy as np
 import shapely
 
+from landrelease.caches import PerStore
 from landrelease.domain import public as rules
 from landrelease.domain.errors import NotFound, ValidationError
 from landrelease.store import Columns, Store
@@ -265,17 +265,12 @@ class TileCache:
                 self.used -= len(dropped)
 
 
-_caches: weakref.WeakKeyDictionary[Store, TileCache] = weakref.WeakKeyDictionary()
-_caches_lock = threading.Lock()
+_caches = PerStore(TileCache)
 
 
 def cache_of(store: Store) -> TileCache:
     """Return the tile cache of a registry's store (made on first use)."""
-    with _caches_lock:
-        cache = _caches.get(store)
-        if cache is None:
-            cache = _caches[store] = TileCache()
-        return cache
+    return _caches.of(store)
 
 
 def tile(
