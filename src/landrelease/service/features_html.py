@@ -24,6 +24,11 @@ def _environment() -> jinja2.Environment:
     return env
 
 
+def render(name: str, **values: Any) -> str:
+    """Return the template `name` of service/templates rendered with `values`."""
+    return _environment().get_template(name).render(**values)
+
+
 def show(value: Any) -> str:
     """Return a property's value as a table cell shows it (lists joined, None empty)."""
     if value is None:

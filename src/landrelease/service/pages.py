@@ -18,10 +18,11 @@ from typing import Annotated, Any
 import orjson
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.staticfiles import StaticFiles
-from starlette.responses import FileResponse, HTMLResponse, Response
+from starlette.responses import HTMLResponse, Response
 
 from landrelease.domain.roles import User
 from landrelease.service import access
+from landrelease.service.features_html import render
 from landrelease.service.features_params import output_format
 
 STATIC = Path(__file__).parent / "static"
@@ -37,22 +38,19 @@ def wants_map(request: Request) -> bool:
 
 
 def map_page(user: User | None) -> HTMLResponse:
-    """Return the web map page (static/index.html), marked signed in for a user.
+    """Return the web map page, marked signed in for a user.
 
     The mark spares the page asking /api/me as the public, whose 401 a browser would log as
     an error.
     """
-    body = _index_html()
-    if user is not None:
-        body = body.replace(
-            '<body data-page="map">', '<body data-page="map" data-signed-in="true">'
-        )
-    return HTMLResponse(body, headers={"Cache-Control": "no-store"})
+    return HTMLResponse(_map_html(False, user is not None), headers={"Cache-Control": "no-store"})
 
 
 @functools.cache
-def _index_html() -> str:
-    return (STATIC / "index.html").read_text(encoding="utf-8")
+def _map_html(public: bool, signed_in: bool) -> str:
+    """Return the page of the web map (or of the public warning map): one template for both,
+    which differ by their heading, links and the warning of what to do on a find."""
+    return render("map.html", public=public, signed_in=signed_in)
 
 
 @router.get("/map")
@@ -62,9 +60,9 @@ def web_map(user: Annotated[User | None, Depends(access.current_user)]) -> HTMLR
 
 
 @router.get("/public")
-def public_map() -> FileResponse:
+def public_map() -> HTMLResponse:
     """The public warning map: generalised hazard areas only, and what to do on a find."""
-    return FileResponse(STATIC / "public.html", media_type="text/html")
+    return HTMLResponse(_map_html(True, False))
 
 
 @router.get("/settlements.geojson")
