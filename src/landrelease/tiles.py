@@ -15,6 +15,10 @@ refs and versions of every record that can be drawn in the tile, read from the s
 in-memory box index on every request. Every change of a record makes a new version (our
 writes, and the database's triggers for any other client), and a record moving in or out
 changes the refs, so a kept tile is never stale.
+
+The signed-in tiles also keep each record's decoded outline and attributes under its
+(ref, version) (`FeatureCache`): zooming in reads from the file only the records no tile
+has read before at their current version, and an edited record is read again.
 """
 
 from __future__ import annotations
@@ -44,6 +48,8 @@ MAX_ZOOM = 24  # the deepest tile served (TileJSON advertises fewer)
 MIN_ZOOM_TILEJSON, MAX_ZOOM_TILEJSON = 0, 16
 MAX_LAT = 85.0511287798066  # Web Mercator's edge
 CACHE_BYTES = 64 * 1024 * 1024  # encoded tiles kept per registry
+CACHE_FEATURES = 400_000  # decoded records kept per registry (all kinds)
+READ_BY_BOX = 2_000  # more records than this to read: by the tile's box, not by ref
 
 COLLECTIONS = ("hazards", "activities", "items", "accidents")
 
@@ -265,7 +271,63 @@ class TileCache:
                 self.used -= len(dropped)
 
 
+class FeatureCache:
+    """Decoded records (outline and tile attributes) by (kind, ref) with the version they
+    were read at; the least recently used dropped past `size` records; thread-safe."""
+
+    def __init__(self, size: int = CACHE_FEATURES) -> None:
+        self.size = size
+        self._kept: OrderedDict[tuple[str, str], tuple[int, Any, tuple[Any, ...]]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def columns(
+        self, reg: Registry, layer: Layer, box: rules.BBox, refs: list[str], versions: list[int]
+    ) -> Columns:
+        """Return the tile attributes and "geometry" (an array) of the records `refs` at
+        `versions`: from memory where kept at that version, else read from the store."""
+        kind, names = layer.kind, list(layer.fields)
+        with self._lock:
+            found = [self._kept.get((kind, r)) for r in refs]
+        missing = [
+            r for r, v, f in zip(refs, versions, found, strict=True) if f is None or f[0] != v
+        ]
+        if missing:
+            read = reg.record_columns(
+                kind,
+                columns=["ref", "version", *names],
+                **({"bbox": box} if len(missing) > READ_BY_BOX else {"where": {"ref": missing}}),
+            )
+            fresh: dict[str, tuple[int, Any, tuple[Any, ...]]] = {
+                r: (v, g, tuple(row))
+                for r, v, g, *row in zip(
+                    read["ref"],
+                    read["version"],
+                    read["geometry"],
+                    *(read[n] for n in names),
+                    strict=True,
+                )
+            }
+            with self._lock:
+                for r, entry in fresh.items():
+                    self._kept[(kind, r)] = entry
+                while len(self._kept) > self.size:
+                    self._kept.popitem(last=False)
+            # a record changed since the box index was read: drawn as read now
+            found = [fresh.get(r, f) for r, f in zip(refs, found, strict=True)]
+        with self._lock:
+            for r in refs:
+                if (kind, r) in self._kept:
+                    self._kept.move_to_end((kind, r))
+        rows = [f for f in found if f is not None]  # a record deleted meanwhile: left out
+        geoms = np.empty(len(rows), dtype=object)
+        geoms[:] = [f[1] for f in rows]
+        out: Columns = {n: [f[2][i] for f in rows] for i, n in enumerate(names)}
+        out["geometry"] = geoms
+        return out
+
+
 _caches = PerStore(TileCache)
+_features = PerStore(FeatureCache)
 
 
 def cache_of(store: Store) -> TileCache:
@@ -297,14 +359,15 @@ def tile(
     box = tile_bounds(tz, tx, ty, BUFFER)
     cache = cache_of(reg.store)
     key_box: rules.BBox | None = rules.search_box(box, reg.country, g) if public else box
-    key = (collection, tz, tx, ty, public, g, _data_key(reg, layer.kind, key_box))
+    refs, versions = _keys(reg, layer.kind, key_box)
+    key = (collection, tz, tx, ty, public, g, _digest(refs, versions))
     kept = cache.get(key)
     if kept is not None:
         return kept
     if public:
         made = _public_tile(reg, box, tz, tx, ty, g, key_box is None)
     else:
-        cols = reg.record_columns(layer.kind, columns=list(layer.fields), bbox=box)
+        cols = _features.of(reg.store).columns(reg, layer, box, refs, versions)
         geoms = tile_geometries(cols.pop("geometry"), tz, tx, ty)
         if "contamination" in cols:
             cols["contamination"] = [_text(v) for v in cols["contamination"]]
@@ -325,15 +388,23 @@ def _public_tile(
     return encode("hazards", geoms, {k: cols[k] for k in PUBLIC_FIELDS})
 
 
-def _data_key(reg: Registry, kind: str, box: rules.BBox | None) -> str:
-    """Return a digest of the refs and versions of the records meeting `box` (the store's
-    in-memory index): it changes with any change of what the tile may draw."""
+def _keys(reg: Registry, kind: str, box: rules.BBox | None) -> tuple[list[str], list[int]]:
+    """Return the refs and versions of the records meeting `box` (the store's in-memory
+    index); none for no box."""
     if box is None:
-        return ""
+        return [], []
     cols = reg.record_columns(kind, columns=["ref", "version"], bbox=box, geometry=False)
+    return cols["ref"], cols["version"]
+
+
+def _digest(refs: list[str], versions: list[int]) -> str:
+    """Return a digest of refs and versions: it changes with any change of what a tile may
+    draw."""
+    if not refs:
+        return ""
     h = hashlib.blake2b(digest_size=16)
-    h.update("\x1f".join(map(str, cols["ref"])).encode())
-    h.update(np.asarray(cols["version"], dtype=np.int64).tobytes())
+    h.update("\x1f".join(map(str, refs)).encode())
+    h.update(np.asarray(versions, dtype=np.int64).tobytes())
     return h.hexdigest()
 
 
@@ -389,6 +460,7 @@ __all__ = [
     "BUFFER",
     "COLLECTIONS",
     "EXTENT",
+    "FeatureCache",
     "LAYERS",
     "PUBLIC_FIELDS",
     "TileCache",
