@@ -65,6 +65,12 @@ def public_map() -> HTMLResponse:
     return HTMLResponse(_map_html(True, False))
 
 
+@router.get("/favicon.ico")
+def favicon() -> Response:
+    """Answer a browser's automatic icon request with nothing (204), not a 404 in its console."""
+    return Response(status_code=204)
+
+
 @router.get("/settlements.geojson")
 def settlement_labels() -> Response:
     """Ukraine's settlements of the demo (GeoNames, real places) as GeoJSON points."""
