@@ -228,7 +228,7 @@ def test_residual_estimate_and_area_keep_figures_and_dates_whole(
         assert code == 0, err
         figures = [
             f"{est['expected_live']:.3g}",
-            f"{est['live_p05']:.3g} to {est['live_p95']:.3g}",
+            f"{est['expected_live_p05']:.3g} to {est['expected_live_p95']:.3g}",
             f"{est['p_any_live']:.2%}",
             est["safe_date"] or "none",
             "2024-06-15",

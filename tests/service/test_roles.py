@@ -114,6 +114,11 @@ ENDPOINTS: list[Endpoint] = [
     Endpoint(
         "GET", "/api/hazards/{hazards}/residual/timeline", "viewer", params={"draws": "100"}
     ),
+    Endpoint("GET", "/api/residual", "viewer", params={"draws": "100"}),
+    Endpoint("GET", "/api/residual/profiles", "viewer"),
+    # prioritisation: the saved rankings
+    Endpoint("GET", "/api/priority", "viewer", params={"limit": "2"}),
+    Endpoint("GET", "/api/priority/{hazards}", "viewer"),
     Endpoint("GET", "/api/summary", "viewer"),
     Endpoint("POST", "/api/imports", "editor", files=True),
     # status changes and proposals
@@ -269,6 +274,8 @@ def _template(path: str) -> str:
             parts[2] = "{collection}.json"
         else:
             parts[2:] = ["{collection}", "{z}", "{x}", "{y}.mvt"]
+    elif parts[1] == "api" and len(parts) > 3 and parts[2] == "priority":
+        parts[3] = "{ref}"
     elif parts[1] == "api" and len(parts) > 3 and parts[2] in (*KINDS, "proposals"):
         parts[3] = "{proposal_id}" if parts[2] == "proposals" else "{ref}"
     return "/".join(parts)

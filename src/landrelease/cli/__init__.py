@@ -460,6 +460,10 @@ def _print_summary(path: str, summary: dict[str, Any]) -> None:
     print_table(columns, by_status, title="hazardous areas by status")
     console.print(f"Total hazardous area: {summary['hazard_area_km2']:,.1f} km2")
     console.print(f"Try: landrelease hazards list --db {path} --status confirmed", soft_wrap=True)
+    if summary.get("priority"):  # the demo's saved ranking: its top 10 with reasons
+        from landrelease.cli.priority import print_top
+
+        print_top(summary["priority"])
 
 
 def _mount_optional() -> None:
@@ -489,6 +493,26 @@ def _mount_users() -> None:
 
 
 _mount_users()
+
+
+def _mount_layers() -> None:
+    from landrelease.cli.layers import app as layers_app
+
+    app.add_typer(layers_app, name="layers")
+
+
+_mount_layers()
+
+
+def _mount_priority() -> None:
+    from landrelease.cli.priority import app as priority_app
+    from landrelease.cli.priority import prioritize
+
+    app.command()(prioritize)
+    app.add_typer(priority_app, name="priority")
+
+
+_mount_priority()
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -1,6 +1,8 @@
 """The residual-hazard model: how many "non-persistent" devices may still be live, and when.
 
-Pure: imports numpy, the standard library and `landrelease.domain` only; opens no database.
+Pure: imports numpy, scipy, the standard library and `landrelease.domain` only; opens no
+database. An estimate gives two ranges, named apart: the range of the expected count (the
+doubt about the figures) and the range of the actual number live (which devices survive).
 """
 
 from landrelease.residual.model import (

@@ -22,8 +22,9 @@ POINTS = 240  # dates on the curve: smooth at a chart's width, cheap to draw
 
 @dataclass(frozen=True)
 class ResidualChart:
-    """Live devices (mean, 90% range) and P(at least one live) over the chart's dates, with
-    the estimate they were drawn beside (its date and safe date are marked on the chart)."""
+    """Over the chart's dates: the expected live devices with the range of that expected
+    count, the 90% range of the actual number live, and P(at least one live); with the
+    estimate they were drawn beside (its date and safe date are marked on the chart)."""
 
     estimate: Estimate
     line: Timeline
@@ -42,8 +43,10 @@ class ResidualChart:
             "expected_live_at": est.expected_live,
             "dates": [d.isoformat() for d in self.line.dates],
             "expected_live": [float(v) for v in self.line.mean],
-            "live_p05": [float(v) for v in self.line.p05],
-            "live_p95": [float(v) for v in self.line.p95],
+            "expected_live_p05": [float(v) for v in self.line.p05],
+            "expected_live_p95": [float(v) for v in self.line.p95],
+            "actual_live_low": [int(v) for v in self.line.actual_low],
+            "actual_live_high": [int(v) for v in self.line.actual_high],
             "p_any_live": [float(v) for v in self.line.p_any],
         }
 

@@ -1,24 +1,88 @@
-"""What items found in an area tell the model: Beta posteriors, and the part not yet cleared."""
+"""What items found in an area tell the model: updated fractions, how far they moved, and the
+part of the area not yet cleared."""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any, Literal
 
 from landrelease.domain.records import ContaminationEvent, Item
 from landrelease.residual.model import remaining_events, update_with_finds
-from landrelease.residual.profiles import DeviceProfile, load_profiles
+from landrelease.residual.profiles import DeviceProfile, Fraction, load_profiles
+
+Stage = Literal["dud", "self_destruct", "self_deactivate"]
+
+
+@dataclass(frozen=True)
+class StageShift:
+    """How far an area's finds moved one stage's failure fraction of a profile.
+
+    `before` and `after` are the fraction's point figure (median); `before_range` and
+    `after_range` its 5th and 95th percentiles; `prior_strength` how many devices' worth of
+    evidence the profile's figure counted as against the `live` + `inert` devices found.
+    """
+
+    profile_id: str
+    stage: Stage
+    live: int
+    inert: int
+    prior_strength: float
+    before: float
+    after: float
+    before_range: tuple[float, float]
+    after_range: tuple[float, float]
+
+    @classmethod
+    def of(cls, profile_id: str, stage: Stage, prior: Fraction, posterior: Fraction) -> StageShift:
+        """Return the shift from `prior` to `posterior` (the same fraction after finds)."""
+        return cls(
+            profile_id=profile_id,
+            stage=stage,
+            live=posterior.found_live - prior.found_live,
+            inert=posterior.found_inert - prior.found_inert,
+            prior_strength=prior.prior_strength,
+            before=prior.point,
+            after=posterior.point,
+            before_range=(float(prior.ppf(0.05)), float(prior.ppf(0.95))),
+            after_range=(float(posterior.ppf(0.05)), float(posterior.ppf(0.95))),
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the shift as plain data (for JSON)."""
+        return {
+            "profile_id": self.profile_id,
+            "stage": self.stage,
+            "live": self.live,
+            "inert": self.inert,
+            "prior_strength": self.prior_strength,
+            "before": self.before,
+            "after": self.after,
+            "before_range": list(self.before_range),
+            "after_range": list(self.after_range),
+        }
 
 
 @dataclass
 class FindsAccount:
     """The events of the part of an area not yet cleared, the profiles updated by the finds
-    (same ids: pass them to `estimate`), and one plain sentence per decision taken."""
+    (same ids: pass them to `estimate`), one `StageShift` per stage the finds updated, and one
+    plain sentence per decision taken."""
 
     events: list[ContaminationEvent]
     profiles: dict[str, DeviceProfile]
     notes: list[str] = field(default_factory=list)
+    shifts: list[StageShift] = field(default_factory=list)
+
+    def update(self, profile: DeviceProfile, stage: Stage, live: int, inert: int) -> None:
+        """Update `stage` of `profile` with finds, keeping the profile and the shift."""
+        if live + inert == 0:  # nothing counted: nothing moves, and no shift to show
+            return
+        updated = update_with_finds(profile, live, inert, stage)
+        self.profiles[profile.id] = updated
+        prior, posterior = profile.fractions()[stage], updated.fractions()[stage]
+        self.shifts.append(StageShift.of(profile.id, stage, prior, posterior))
 
 
 def _count(items: Sequence[Item], state: str, after: dt.date | None = None) -> int:
@@ -36,7 +100,7 @@ def account_for_finds(
     cleared_share: float = 0.0,
     profiles: Mapping[str, DeviceProfile] | None = None,
 ) -> FindsAccount:
-    """Return the remaining events and the Beta posteriors that the area's finds support.
+    """Return the remaining events and the updated fractions that the area's finds support.
 
     - Self-deactivating profiles: intact devices of the profile's category found on or after
       the self-deactivation day (counted from the last emplacement date) are evidence on the
@@ -71,7 +135,7 @@ def account_for_finds(
             after = last + dt.timedelta(days=int(profile.self_deactivate.days))
             live, inert = _count(found, "live", after), _count(found, "inert", after)
             if live + inert:
-                known[profile.id] = update_with_finds(profile, live, inert, "self_deactivate")
+                account.update(profile, "self_deactivate", live, inert)
                 notes.append(
                     f"{profile.id}: {live} live and {inert} inert found on or after {after} "
                     "update the fraction failing to self-deactivate"
@@ -85,7 +149,7 @@ def account_for_finds(
             delivered = round(cleared_share * sum(e.quantity_best or 0 for e in own))
             live = _count(found, "live")
             inert = max(delivered - live, 0)
-            known[profile.id] = update_with_finds(profile, live, inert, "dud")
+            account.update(profile, "dud", live, inert)
             notes.append(
                 f"{profile.id}: {live} live duds found among about {delivered} delivered into the "
                 f"cleared {cleared_share:.0%} update the dud fraction"

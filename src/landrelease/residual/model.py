@@ -55,9 +55,9 @@ class StageTimes:
 
 
 def point_fractions(profile: DeviceProfile) -> dict[str, float]:
-    """Return the point estimates (Beta means) of the fractions; 1.0 for a missing stage."""
+    """Return the point figures (medians: the stated best) of the fractions; 1.0 if absent."""
     out = {"dud": 1.0, "self_destruct": 1.0, "self_deactivate": 1.0}
-    out.update({name: frac.mean for name, frac in profile.fractions().items()})
+    out.update({name: frac.point for name, frac in profile.fractions().items()})
     return out
 
 
@@ -153,8 +153,9 @@ class EventArrays:
     def __len__(self) -> int:
         return len(self.area)
 
-    def take(self, rows: slice) -> EventArrays:
-        """Return the events in `rows` (a slice), keeping area numbers and profiles."""
+    def take(self, rows: slice | NDArray[np.intp]) -> EventArrays:
+        """Return the events in `rows` (a slice, or ascending row numbers), keeping area
+        numbers and profiles."""
         return dataclasses.replace(
             self,
             **{
@@ -310,14 +311,15 @@ def updatable_stage(profile: DeviceProfile) -> str | None:
 def update_with_finds(
     profile: DeviceProfile, live: int, inert: int, stage: str | None = None
 ) -> DeviceProfile:
-    """Return the profile with the Beta posterior of one stage after finds of its devices.
+    """Return the profile with one stage's fraction updated by finds of its devices.
 
     `live` devices found still live and `inert` found not live are binomial evidence on the
-    failure fraction of `stage` (default: the last stage, see `updatable_stage`):
-    Beta(alpha, beta) becomes Beta(alpha + live, beta + inert). For self-deactivation, count the
-    intact devices found after the deactivation time; for a dud fraction, the devices of the
-    strike accounted for in the searched part (live duds as `live`, all others as `inert`).
-    A persistent profile has nothing to update and is returned unchanged.
+    failure fraction of `stage` (default: the last stage, see `updatable_stage`), each device
+    weighing as one observation against the fraction's `prior_strength` (`Fraction.updated`:
+    the posterior mean is about (m x N + live) / (N + live + inert)). For self-deactivation,
+    count the intact devices found after the deactivation time; for a dud fraction, the devices
+    of the strike accounted for in the searched part (live duds as `live`, all others as
+    `inert`). A persistent profile has nothing to update and is returned unchanged.
     """
     if live < 0 or inert < 0:
         raise ValidationError("finds", "live" if live < 0 else "inert", "must be 0 or more")

@@ -1,11 +1,18 @@
-"""Monte Carlo over the uncertain inputs: live devices per area, their range, P(at least one).
+"""Monte Carlo over the uncertain inputs: live devices per area, their ranges, P(at least one).
 
-Each draw j takes the profile's failure fractions from their Beta distributions (once per draw
-and profile, shared by every area: a device type that fails more fails more everywhere), and per
-event a count N from triangular(low, best, high), rounded stochastically to a whole number (floor
-of N + U, which keeps the mean), and an emplacement date uniform over its range. Per area and
-draw: live = sum N x S(t) and P(none live) = prod (1 - S)^N; reported are the mean and the 5th
-and 95th percentiles of live, and P(at least one live) = 1 - mean of P(none live).
+Two ranges, named apart because they answer different questions (residual/draws.py says how
+each draw is made):
+
+- the range of the expected count: the 5th to 95th percentile over the draws of sum N x S, the
+  spread of the *expected* number over what is uncertain in the figures and the count;
+- the range of the actual count: the shortest whole-number interval holding at least 90% of the
+  draws of sum Binomial(N, S), how many devices may really still be live ("0 to 2"). Being
+  the shortest, it sits where the draws are densest: for a right-skewed count its top can lie
+  below the expected count's 95th percentile, and where the draws fall in two groups (some
+  devices past a stage, some not) its bottom can lie above the 5th.
+
+P(at least one live) = 1 - mean over draws of prod (1 - S)^N. The safe date is the first whole
+day, on or after the last emplacement, on which it falls below the threshold.
 
 Areas are processed in fixed chunks, each with its own generator spawned from one SeedSequence,
 on a thread pool (numpy releases the GIL): a seed gives the same result whatever the threads do.
@@ -13,235 +20,146 @@ on a thread pool (numpy releases the GIL): a seed gives the same result whatever
 
 from __future__ import annotations
 
-import dataclasses
+import copy
 import datetime as dt
 import math
 import os
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
 
 from landrelease.domain.errors import ValidationError
 from landrelease.domain.records import ContaminationEvent
-from landrelease.residual.model import (
-    EventArrays,
-    StageTimes,
-    events_to_arrays,
-    expected_live,
+from landrelease.residual.draws import (
+    QUANTILES,
+    EventDraws,
+    FloatArray,
+    FractionDraws,
+    IntArray,
+    Workspace,
+    area_starts,
+    check_draws,
+    one_area,
+    p_any_at_end,
+    p_any_by_area,
+    quantiles,
+    seed_of,
+    seed_sequence,
+    shortest_range,
+    values_by_area,
 )
+from landrelease.residual.model import EventArrays, events_to_arrays, expected_live
 from landrelease.residual.profiles import DeviceProfile, load_profiles
-
-FloatArray = NDArray[np.float64]
 
 CHUNK_AREAS = 100  # fixed, so that chunk k always uses generator k; small keeps scratch in cache
 DEFAULT_THRESHOLD = 0.01
-QUANTILES = (0.05, 0.95)
+
+Progress = Callable[[int, int], None]
 
 
-@dataclass(frozen=True)
-class FractionDraws:
-    """Failure fractions drawn per profile (rows) and draw (columns); 1.0 for an absent stage."""
-
-    dud: FloatArray
-    f_sd: FloatArray
-    c_sd: FloatArray  # 1 - f_sd
-    f_sda: FloatArray
-    sd_end: FloatArray
-    sd_slope: FloatArray
-    sda: FloatArray
-    has_dud: NDArray[np.bool_]
-    has_sd: NDArray[np.bool_]
-    has_sda: NDArray[np.bool_]
-
-    @classmethod
-    def draw(
-        cls, profiles: Sequence[DeviceProfile], draws: int, rng: np.random.Generator
-    ) -> FractionDraws:
-        shape = (len(profiles), draws)
-        tables = {name: np.ones(shape) for name in ("dud", "self_destruct", "self_deactivate")}
-        for i, profile in enumerate(profiles):
-            for name, frac in profile.fractions().items():
-                tables[name][i] = rng.beta(frac.alpha, frac.beta, size=draws)
-        times = [StageTimes.of(p) for p in profiles]
-        return cls(
-            dud=tables["dud"],
-            f_sd=tables["self_destruct"],
-            c_sd=1.0 - tables["self_destruct"],
-            f_sda=tables["self_deactivate"],
-            sd_end=np.array([t.sd_end for t in times]),
-            sd_slope=np.array([t.sd_slope for t in times]),
-            sda=np.array([t.sda for t in times]),
-            has_dud=np.array([p.dud is not None for p in profiles], dtype=bool),
-            has_sd=np.array([p.self_destruct is not None for p in profiles], dtype=bool),
-            has_sda=np.array([p.self_deactivate is not None for p in profiles], dtype=bool),
+def check_threshold(threshold: float) -> None:
+    """Raise ValidationError unless 0 < threshold < 1."""
+    if not 0.0 < threshold < 1.0:
+        raise ValidationError(
+            "estimate", "threshold", f"must lie strictly between 0 and 1, got {threshold}"
         )
 
 
-class Workspace:
-    """Reusable scratch arrays of one thread: fresh large arrays per chunk cost page faults."""
-
-    def __init__(self, draws: int) -> None:
-        self.draws = draws
-        self._bufs: dict[tuple[str, Any], NDArray[Any]] = {}
-
-    def get(self, name: str, rows: int, dtype: Any = np.float64) -> NDArray[Any]:
-        """Return a (rows, draws) scratch array called `name` (contents undefined)."""
-        key = (name, np.dtype(dtype))
-        buf = self._bufs.get(key)
-        if buf is None or buf.shape[0] < rows:
-            buf = self._bufs[key] = np.empty((rows, self.draws), dtype=dtype)
-        return buf[:rows]
+# --- the safe day, for many areas at once ----------------------------------------------------
 
 
-@dataclass(frozen=True)
-class EventDraws:
-    """Per event (rows) and draw (columns): the whole-number count and the emplacement day."""
+class _Areas(NamedTuple):
+    """Some areas' events and draws, with where each area's run of events starts, and its length."""
 
-    count: FloatArray
-    emplaced: FloatArray
+    ev: EventArrays
+    events: EventDraws
+    starts: NDArray[np.intp]
+    runs: NDArray[np.intp]
 
     @classmethod
-    def draw(
-        cls,
-        ev: EventArrays,
-        draws: int,
-        rng: np.random.Generator,
-        ws: Workspace | None = None,
-    ) -> EventDraws:
-        ws = ws or Workspace(draws)
-        n_events = len(ev)
-        count = ws.get("count", n_events)
-        count[:] = ev.count_best[:, None]
-        rows = np.flatnonzero(ev.count_high > ev.count_low)
-        if len(rows):
-            k = len(rows)
-            low, best, high = (a[rows, None] for a in (ev.count_low, ev.count_best, ev.count_high))
-            width = high - low
-            u, a, left = ws.get("u", k), ws.get("a", k), ws.get("left", k)
-            below = ws.get("below", k, np.bool_)
-            rng.random(out=u)
-            # Inverse CDF of triangular(low, best, high), in place. With a = u (high - low):
-            # low + sqrt(a (best - low)) if a < best - low,
-            # else high - sqrt((high - low - a)(high - best)).
-            np.multiply(u, width, out=a)
-            np.less(a, best - low, out=below)
-            np.multiply(a, best - low, out=left)
-            np.sqrt(left, out=left)
-            left += low
-            np.subtract(width, a, out=a)
-            a *= high - best
-            np.sqrt(a, out=a)
-            np.subtract(high, a, out=a)
-            np.copyto(a, left, where=below)
-            # Stochastic rounding to a whole number of devices: floor(N + U) keeps the mean.
-            a += rng.random(out=u)
-            np.floor(a, out=a)
-            count[rows] = a
-        emplaced = ws.get("emplaced", n_events)
-        emplaced[:] = ev.start_day[:, None]
-        rows = np.flatnonzero(ev.end_day > ev.start_day)
-        if len(rows):
-            u = ws.get("u", len(rows))
-            rng.random(out=u)
-            u *= (ev.end_day - ev.start_day)[rows, None]
-            emplaced[rows] += u
-        return cls(count, emplaced)
+    def of(
+        cls, ev: EventArrays, events: EventDraws, local: NDArray[np.intp], keep: NDArray[np.intp]
+    ) -> _Areas:
+        """Return the events of the areas `keep` (ascending) of `ev`, whose event i is in area
+        `local[i]` (0, 1, ... in the order of `ev`)."""
+        chosen = np.zeros(int(local[-1]) + 1, dtype=bool)
+        chosen[keep] = True
+        rows = np.flatnonzero(chosen[local])
+        starts = area_starts(local[rows])
+        return cls(ev.take(rows), events.take(rows), starts, np.diff(np.r_[starts, len(rows)]))
 
 
-def live_by_area(
+def safe_days(
     ev: EventArrays,
     fractions: FractionDraws,
     events: EventDraws,
-    at_day: float,
-    ws: Workspace | None = None,
-) -> tuple[FloatArray, FloatArray, NDArray[np.int64]]:
-    """Return (live, P(none live), area numbers): per area (rows) and draw, at day `at_day`.
+    threshold: float,
+    ws: Workspace,
+) -> tuple[IntArray, FloatArray, FloatArray]:
+    """Return, per area of `ev` with events: (area number, safe day, P(any) at the end).
 
-    The arrays may be views of `ws`: use them before the next call with the same workspace.
+    The safe day is the first whole day, on or after the area's last emplacement, on which
+    P(at least one live) < threshold (a day number; NaN if it never falls below); P(any) at
+    the end is its value once no device changes state any more.
+
+    With the draws held fixed, each draw's S is non-increasing once every device is emplaced,
+    and so is P: a bisection finds the first day below the threshold. It runs on all areas at
+    once (one day per area) and re-evaluates only the areas still undecided.
     """
-    ws = ws or Workspace(events.count.shape[1])
-    p = ev.profile
-    n = len(ev)
-    age, s, tmp = ws.get("age", n), ws.get("s", n), ws.get("tmp", n)
-    mask = ws.get("mask", n, np.bool_)
-    np.subtract(at_day, events.emplaced, out=age)
-    # S = dud x (f_sd + R (1 - f_sd)) x B, in place to spare memory traffic.
-    np.subtract(fractions.sd_end[p, None], age, out=s)
-    s *= fractions.sd_slope[p, None]
-    np.clip(s, 0.0, 1.0, out=s)  # R, the share not yet due to self-destruct
-    if fractions.has_sd[p].any():
-        # f_sd + R (1 - f_sd) rather than 1 - (1 - R)(1 - f_sd): exactly f_sd once R is 0.
-        np.take(fractions.c_sd, p, axis=0, out=tmp)
-        s *= tmp
-        np.take(fractions.f_sd, p, axis=0, out=tmp)
-        s += tmp
-    else:
-        s.fill(1.0)
-    if fractions.has_sda[p].any():
-        np.take(fractions.f_sda, p, axis=0, out=tmp)
-        np.less(age, fractions.sda[p, None], out=mask)
-        np.copyto(tmp, 1.0, where=mask)
-        s *= tmp
-    if fractions.has_dud[p].any():
-        np.take(fractions.dud, p, axis=0, out=tmp)
-        s *= tmp
-    if age.min() < 0:  # devices whose emplacement date is still to come
-        np.less(age, 0.0, out=mask)
-        np.copyto(s, 0.0, where=mask)
-    live = ws.get("live", n)
-    np.multiply(events.count, s, out=live)
-    none = np.subtract(1.0, s, out=s)
-    np.power(none, events.count, out=none)
-    starts = np.flatnonzero(np.r_[True, ev.area[1:] != ev.area[:-1]])
-    if len(starts) < n:
-        live = np.add.reduceat(live, starts, axis=0)
-        none = np.multiply.reduceat(none, starts, axis=0)
-    return live, none, ev.area[starts]
+    starts = area_starts(ev.area)
+    n_areas = len(starts)
+    if n_areas == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0), np.zeros(0)
+    runs = np.diff(np.r_[starts, len(ev)])
+    local = np.repeat(np.arange(n_areas), runs)
+    end = np.maximum.reduceat(ev.end_day, starts)
+    last_change = np.array([p.last_change_days for p in ev.profiles])[ev.profile]
+    # Past the last emplacement plus the area's longest stage, no S changes any more.
+    last = np.ceil(end + np.maximum.reduceat(last_change, starts)) + 1.0
+    p_end = p_any_at_end(ev, fractions, events, starts, ws)
+    safe = np.full(n_areas, np.nan)
+    reaches = np.flatnonzero(p_end < threshold)
+    # Invariant for the areas in `reaches`: P(hi) < threshold, and P >= threshold on every
+    # day from the first one up to lo (none yet: lo starts one day before the first day).
+    lo = np.ceil(end) - 1.0
+    hi = last.copy()
+    todo = reaches[hi[reaches] - lo[reaches] > 1]
+    part = _Areas(ev, events, starts, runs)
+    while len(todo):
+        if len(part.starts) != len(todo):  # some areas are decided: drop their events
+            part = _Areas.of(ev, events, local, todo)
+        mid = np.floor((lo[todo] + hi[todo]) / 2.0)
+        day = np.repeat(mid, part.runs)
+        below = p_any_by_area(part.ev, fractions, part.events, day, part.starts, ws) < threshold
+        hi[todo] = np.where(below, mid, hi[todo])
+        lo[todo] = np.where(below, lo[todo], mid)
+        todo = todo[hi[todo] - lo[todo] > 1]
+    safe[reaches] = hi[reaches]
+    return ev.area[starts], safe, p_end
 
 
-def _quantiles(x: FloatArray, qs: Sequence[float], ws: Workspace | None = None) -> list[FloatArray]:
-    """Return the qs-quantiles of each row (linear interpolation, as numpy's default).
-
-    Sorted as float32: half the memory traffic, and 7 significant digits are plenty here.
-    """
-    srt = (ws or Workspace(x.shape[1])).get("sorted", x.shape[0], np.float32)
-    srt[:] = x
-    srt.sort(axis=1)
-    d = x.shape[1]
-    out = []
-    for q in qs:
-        pos = q * (d - 1)
-        lo = int(math.floor(pos))
-        hi = min(lo + 1, d - 1)
-        frac = pos - lo
-        out.append(srt[:, lo].astype(np.float64) * (1.0 - frac) + srt[:, hi] * frac)
-    return out
+# --- many areas at one date ------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class BatchEstimate:
-    """Per area: the mean, 5th and 95th percentiles of live devices, and P(at least one live)."""
+    """Per area: the expected count (mean, 5th and 95th percentile), the actual count's 90%
+    range, P(at least one live) and the safe day (a day number; NaN: never, or not asked)."""
 
     mean: FloatArray
     p05: FloatArray
     p95: FloatArray
+    actual_low: IntArray
+    actual_high: IntArray
     p_any: FloatArray
+    safe_day: FloatArray
     draws: int
     seed: int
-
-
-def _seed_sequence(seed: int | None) -> np.random.SeedSequence:
-    """Return the run's SeedSequence; without a seed, pick one that fits JSON (below 2**63)."""
-    if seed is None:
-        seed = int(np.random.SeedSequence().entropy) % (2**63)  # type: ignore[arg-type]
-    if seed < 0:
-        raise ValidationError("estimate", "seed", f"must be 0 or more, got {seed}")
-    return np.random.SeedSequence(seed)
 
 
 def estimate_batch(
@@ -251,36 +169,59 @@ def estimate_batch(
     draws: int = 2000,
     seed: int | None = None,
     workers: int | None = None,
+    threshold: float | None = None,
+    progress: Progress | None = None,
 ) -> BatchEstimate:
     """Return the Monte Carlo estimate for every area of `ev` at day number `at_day`.
 
-    The vectorised path for many areas (no safe date). Areas without events get zeros.
+    The vectorised path for many areas. With `threshold`, also each area's safe day, found
+    with the same draws as the estimate (as `find_safe_date` finds it for one area).
+    `progress(done_areas, total_areas)` is called from the worker threads as chunks finish
+    (in increasing order, one call at a time: keep it cheap). Areas without events get zeros
+    and no safe day.
     """
-    if draws < 1:
-        raise ValidationError("estimate", "draws", f"must be 1 or more, got {draws}")
-    ss = _seed_sequence(seed)
-    n_chunks = max(1, math.ceil(ev.n_areas / CHUNK_AREAS))
+    check_draws(draws)
+    if threshold is not None:
+        check_threshold(threshold)
+    ss = seed_sequence(seed)
+    n_areas = ev.n_areas
+    n_chunks = max(1, math.ceil(n_areas / CHUNK_AREAS))
     children = ss.spawn(1 + n_chunks)
     fractions = FractionDraws.draw(ev.profiles, draws, np.random.default_rng(children[0]))
-    out = {k: np.zeros(ev.n_areas) for k in ("mean", "p05", "p95", "p_any")}
+    out = {k: np.zeros(n_areas) for k in ("mean", "p05", "p95", "p_any")}
+    actual_low = np.zeros(n_areas, dtype=np.int64)
+    actual_high = np.zeros(n_areas, dtype=np.int64)
+    safe_day = np.full(n_areas, np.nan)
     bounds = np.searchsorted(ev.area, np.arange(n_chunks + 1) * CHUNK_AREAS)
-
     local = threading.local()
+    lock = threading.Lock()
+    done = 0
 
     def run(k: int) -> None:
+        nonlocal done
         lo, hi = int(bounds[k]), int(bounds[k + 1])
-        if hi == lo:
-            return
-        if not hasattr(local, "ws"):
-            local.ws = Workspace(draws)
-        ws = local.ws
-        chunk = ev.take(slice(lo, hi))
-        rng = np.random.default_rng(children[1 + k])
-        drawn = EventDraws.draw(chunk, draws, rng, ws)
-        live, none, areas = live_by_area(chunk, fractions, drawn, at_day, ws)
-        out["mean"][areas] = live.mean(axis=1)
-        out["p05"][areas], out["p95"][areas] = _quantiles(live, QUANTILES, ws)
-        out["p_any"][areas] = 1.0 - none.mean(axis=1)
+        if hi > lo:
+            if not hasattr(local, "ws"):
+                local.ws = Workspace(draws)
+            ws = local.ws
+            chunk = ev.take(slice(lo, hi))
+            rng = np.random.default_rng(children[1 + k])
+            drawn = EventDraws.draw(chunk, draws, rng, ws)
+            # The chunk's generator goes on to draw which devices survive.
+            values = values_by_area(chunk, fractions, drawn, at_day, ws, survive=rng)
+            areas = values.areas
+            out["mean"][areas] = values.live.mean(axis=1)
+            out["p05"][areas], out["p95"][areas] = quantiles(values.live, QUANTILES, ws)
+            out["p_any"][areas] = 1.0 - values.none.mean(axis=1)
+            assert values.actual is not None
+            actual_low[areas], actual_high[areas] = shortest_range(values.actual, ws=ws)
+            if threshold is not None:
+                safe_areas, safe, _ = safe_days(chunk, fractions, drawn, threshold, ws)
+                safe_day[safe_areas] = safe
+        if progress is not None:
+            with lock:
+                done += max(0, min(CHUNK_AREAS, n_areas - k * CHUNK_AREAS))
+                progress(done, n_areas)
 
     workers = workers or min(os.cpu_count() or 1, n_chunks)
     if workers == 1:
@@ -289,80 +230,99 @@ def estimate_batch(
     else:
         with ThreadPoolExecutor(max_workers=workers) as pool:
             list(pool.map(run, range(n_chunks)))
-    return BatchEstimate(draws=draws, seed=_seed_of(ss), **out)
-
-
-def _seed_of(ss: np.random.SeedSequence) -> int:
-    entropy = ss.entropy
-    return int(entropy) if isinstance(entropy, int) else int(np.asarray(entropy)[0])
+    return BatchEstimate(
+        actual_low=actual_low,
+        actual_high=actual_high,
+        safe_day=safe_day,
+        draws=draws,
+        seed=seed_of(ss),
+        **out,
+    )
 
 
 # --- one area: estimate, safe date, timeline ----------------------------------------------
 
 
+class AtDay(NamedTuple):
+    """One area at one date, per draw: the expected and the actual count; and P(any live)."""
+
+    live: FloatArray
+    actual: IntArray
+    p_any: float
+
+
 @dataclass
 class AreaDraws:
-    """The draws of one area, kept so that any date can be evaluated with the same draws."""
+    """The draws of one area, kept so that any date can be evaluated with the same draws.
+
+    Drawn as `estimate_batch` draws a batch of this one area (the fractions from the first
+    child of the seed, the events and then the survivors from the second), so that both give
+    the same numbers for the same seed.
+    """
 
     ev: EventArrays
     fractions: FractionDraws
     events: EventDraws
     seed: int
+    survive: np.random.Generator  # the events' generator once they are drawn; only copied
 
     @classmethod
     def draw(cls, ev: EventArrays, draws: int, seed: int | None) -> AreaDraws:
-        if draws < 1:
-            raise ValidationError("estimate", "draws", f"must be 1 or more, got {draws}")
-        ss = _seed_sequence(seed)
+        """Return the draws of the events `ev`, all taken as one area."""
+        check_draws(draws)
+        ss = seed_sequence(seed)
         c_frac, c_events = ss.spawn(2)
-        area_ev = dataclasses.replace(ev, area=np.zeros(len(ev), dtype=np.int64), n_areas=1)
+        area_ev = one_area(ev)
+        rng = np.random.default_rng(c_events)
+        events = EventDraws.draw(area_ev, draws, rng)
         return cls(
             area_ev,
             FractionDraws.draw(ev.profiles, draws, np.random.default_rng(c_frac)),
-            EventDraws.draw(area_ev, draws, np.random.default_rng(c_events)),
-            _seed_of(ss),
+            events,
+            seed_of(ss),
+            rng,
         )
 
-    def at(self, day: float) -> tuple[FloatArray, float]:
-        """Return (live devices per draw, P(at least one live)) at day number `day`."""
-        if len(self.ev) == 0:
-            return np.zeros(self.events.count.shape[1]), 0.0
-        live, none, _ = live_by_area(self.ev, self.fractions, self.events, day)
-        return live[0], float(1.0 - none[0].mean())
-
     @property
-    def last_day(self) -> float:
-        """The day after which nothing changes: every device emplaced and past every stage."""
+    def draws(self) -> int:
+        """The number of draws."""
+        return int(self.events.count.shape[1])
+
+    def at(self, day: float) -> AtDay:
+        """Return the expected and actual count per draw, and P(at least one live), at `day`.
+
+        The survivors are drawn from the same generator state at every date, so that one
+        date gives the same numbers in an estimate and on its chart.
+        """
         if len(self.ev) == 0:
-            return 0.0
-        last = max(p.last_change_days for p in self.ev.profiles)
-        return float(np.max(self.ev.end_day)) + last
+            return AtDay(np.zeros(self.draws), np.zeros(self.draws, dtype=np.int64), 0.0)
+        values = values_by_area(
+            self.ev,
+            self.fractions,
+            self.events,
+            day,
+            Workspace(self.draws),
+            survive=copy.deepcopy(self.survive),  # the same state at every date
+        )
+        assert values.actual is not None
+        return AtDay(values.live[0], values.actual[0], float(1.0 - values.none.mean(axis=1)[0]))
 
 
 def find_safe_date(draws: AreaDraws, threshold: float) -> tuple[dt.date | None, str]:
     """Return the first date on which P(at least one live) < threshold, or None, and why.
 
-    Searched from the last emplacement date on, where P can only fall: with the draws held
-    fixed, each draw's S(t) is non-increasing.
+    Searched from the last emplacement date on, where P can only fall (`safe_days`, the
+    search `estimate_batch` runs on every area).
     """
     if len(draws.ev) == 0:
         return None, "no contamination events: nothing to estimate"
-    first = math.ceil(float(np.max(draws.ev.end_day)))
-    last = math.ceil(draws.last_day) + 1
-    _, p_end = draws.at(last)
-    pct = _pct(threshold)
-    if p_end >= threshold:
+    _, safe, ends = safe_days(
+        draws.ev, draws.fractions, draws.events, threshold, Workspace(draws.draws)
+    )
+    p_end = float(ends[0])
+    if math.isnan(safe[0]):
         return None, _never_reason(draws, p_end, threshold)
-    lo, hi = first, last
-    if draws.at(lo)[1] < threshold:
-        hi = lo
-    while hi - lo > 1:  # invariant: P(lo) >= threshold > P(hi)
-        mid = (lo + hi) // 2
-        if draws.at(mid)[1] < threshold:
-            hi = mid
-        else:
-            lo = mid
-    day = dt.date.fromordinal(hi)
+    day = dt.date.fromordinal(int(safe[0]))
     if p_end > 0:
         tail = (
             f"it never reaches zero: it levels off at {_pct(p_end)} "
@@ -370,7 +330,10 @@ def find_safe_date(draws: AreaDraws, threshold: float) -> tuple[dt.date | None, 
         )
     else:
         tail = "it then stays at zero"
-    return day, f"the chance at least one is still live falls below {pct} on {day}; {tail}"
+    return (
+        day,
+        f"the chance at least one is still live falls below {_pct(threshold)} on {day}; {tail}",
+    )
 
 
 def _pct(p: float) -> str:
@@ -393,8 +356,8 @@ def _never_reason(draws: AreaDraws, p_end: float, threshold: float) -> str:
     for p in floors:
         if p.dud is not None and p.self_destruct is None and p.self_deactivate is None:
             parts.append(
-                f"{p.id}: duds ({p.dud.mean:.2g} of those delivered) stay live; the model gives "
-                "them no decay, since no public data on inert fractions over time exists"
+                f"{p.id}: duds ({p.dud.point:.2g} of those delivered) stay live; the model "
+                "gives them no decay, since no public data on inert fractions over time exists"
             )
         else:
             parts.append(
@@ -406,13 +369,21 @@ def _never_reason(draws: AreaDraws, p_end: float, threshold: float) -> str:
 
 @dataclass(frozen=True)
 class Estimate:
-    """The residual-hazard estimate of one area at one date."""
+    """The residual-hazard estimate of one area at one date.
+
+    `expected_live` is the point figure (the profiles' stated best figures);
+    `expected_live_mc`, `expected_p05` and `expected_p95` the mean and 90% range of the
+    expected count over the draws; `actual_low` to `actual_high` the 90% range of the number
+    of devices actually live.
+    """
 
     at: dt.date
     expected_live: float
     expected_live_mc: float
-    live_p05: float
-    live_p95: float
+    expected_p05: float
+    expected_p95: float
+    actual_low: int
+    actual_high: int
     p_any_live: float
     safe_date: dt.date | None
     safe_date_reason: str
@@ -422,12 +393,15 @@ class Estimate:
     profiles: tuple[str, ...] = field(default=())
 
     def as_dict(self) -> dict[str, Any]:
+        """Return the estimate as JSON-ready data (ISO dates)."""
         return {
             "at": self.at.isoformat(),
             "expected_live": self.expected_live,
             "expected_live_monte_carlo": self.expected_live_mc,
-            "live_p05": self.live_p05,
-            "live_p95": self.live_p95,
+            "expected_live_p05": self.expected_p05,
+            "expected_live_p95": self.expected_p95,
+            "actual_live_low": self.actual_low,
+            "actual_live_high": self.actual_high,
             "p_any_live": self.p_any_live,
             "safe_date": self.safe_date.isoformat() if self.safe_date else None,
             "safe_date_reason": self.safe_date_reason,
@@ -436,13 +410,6 @@ class Estimate:
             "seed": self.seed,
             "profiles": list(self.profiles),
         }
-
-
-def check_threshold(threshold: float) -> None:
-    if not 0.0 < threshold < 1.0:
-        raise ValidationError(
-            "estimate", "threshold", f"must lie strictly between 0 and 1, got {threshold}"
-        )
 
 
 def _check_at(events: Sequence[ContaminationEvent], at: dt.date) -> None:
@@ -470,16 +437,19 @@ def estimate(
     ev = events_to_arrays(events, known)
     _check_at(events, at)
     area = AreaDraws.draw(ev, draws, seed)
-    live, p_any = area.at(at.toordinal())
-    p05, p95 = _quantiles(live[None, :], QUANTILES)
+    now = area.at(at.toordinal())
+    p05, p95 = quantiles(now.live[None, :], QUANTILES)
+    low, high = shortest_range(now.actual[None, :])
     safe, reason = find_safe_date(area, threshold)
     return Estimate(
         at=at,
         expected_live=expected_live(events, at, known),
-        expected_live_mc=float(live.mean()),
-        live_p05=float(p05[0]),
-        live_p95=float(p95[0]),
-        p_any_live=p_any,
+        expected_live_mc=float(now.live.mean()),
+        expected_p05=float(p05[0]),
+        expected_p95=float(p95[0]),
+        actual_low=int(low[0]),
+        actual_high=int(high[0]),
+        p_any_live=now.p_any,
         safe_date=safe,
         safe_date_reason=reason,
         threshold=threshold,
@@ -491,12 +461,15 @@ def estimate(
 
 @dataclass(frozen=True)
 class Timeline:
-    """Live devices (mean, 5th, 95th percentile) and P(at least one live) over dates."""
+    """Over dates: the expected count (mean, 5th, 95th percentile), the actual count's 90%
+    range and P(at least one live)."""
 
     dates: list[dt.date]
     mean: FloatArray
     p05: FloatArray
     p95: FloatArray
+    actual_low: IntArray
+    actual_high: IntArray
     p_any: FloatArray
 
 
@@ -515,12 +488,16 @@ def timeline(
     area = AreaDraws.draw(events_to_arrays(events, known), draws, seed)
     days = np.unique(np.linspace(start.toordinal(), end.toordinal(), points).round())
     rows = [area.at(float(d)) for d in days]
-    live = np.array([r[0] for r in rows])
-    p05, p95 = _quantiles(live, QUANTILES)
+    live = np.array([r.live for r in rows]).reshape(len(rows), area.draws)
+    actual = np.array([r.actual for r in rows], dtype=np.int64).reshape(len(rows), area.draws)
+    p05, p95 = quantiles(live, QUANTILES)
+    low, high = shortest_range(actual)
     return Timeline(
         dates=[dt.date.fromordinal(int(d)) for d in days],
         mean=live.mean(axis=1),
         p05=p05,
         p95=p95,
-        p_any=np.array([r[1] for r in rows]),
+        actual_low=low,
+        actual_high=high,
+        p_any=np.array([r.p_any for r in rows]),
     )

@@ -1,6 +1,8 @@
 """A chart of live devices and the chance at least one is live, over time (matplotlib, Agg).
 
-Kept apart from the model so that the model imports no plotting library.
+The top panel shows two ranges, labelled apart: the band of the expected count (the doubt
+about the figures) and, as a dashed step band, the 90% range of the number actually live
+(whole devices). Kept apart from the model so that the model imports no plotting library.
 """
 
 from __future__ import annotations
@@ -34,25 +36,38 @@ def plot_timeline(
     title: str,
     emplaced: dt.date | None = None,
 ) -> Path:
-    """Write a PNG: expected live devices with their 90% range, and P(at least one live)."""
+    """Return `path`, a PNG written there: the expected live devices with the range of that
+    expected count, the 90% range of the actual number live, and P(at least one live)."""
     path = Path(path)
     fig, (top, bottom) = plt.subplots(
         2, 1, figsize=(9, 7.5), sharex=True, gridspec_kw={"height_ratios": [1, 1]}
     )
     dates = line.dates
-    positive = line.p95[line.p95 > 0]
+    tops = np.concatenate([line.p95, line.actual_high.astype(np.float64)])
+    positive = tops[tops > 0]
     log_top = positive.size > 0 and positive.max() / max(positive.min(), 1e-12) > 50
     floor = max(positive.min() / 3, 1e-6) if positive.size else 1e-6
 
+    def shown(values: np.ndarray) -> np.ndarray:
+        # A log axis has no 0: what is 0 (or below the floor) sits on the floor.
+        return np.maximum(values, floor) if log_top else values
+
     top.fill_between(
         dates,
-        np.maximum(line.p05, floor) if log_top else line.p05,
-        np.maximum(line.p95, floor) if log_top else line.p95,
+        shown(line.p05),
+        shown(line.p95),
         color="tab:blue",
         alpha=0.25,
-        label="90% range (5th to 95th percentile)",
+        label="range of the expected count (90%: 5th to 95th percentile)",
     )
     top.plot(dates, line.mean, color="tab:blue", lw=2, label="expected live devices")
+    low, high = (
+        shown(line.actual_low.astype(np.float64)),
+        shown(line.actual_high.astype(np.float64)),
+    )
+    top.fill_between(dates, low, high, step="mid", color="tab:orange", alpha=0.12, lw=0)
+    for edge, label in ((high, "actual number live, 90% range (whole devices)"), (low, None)):
+        top.step(dates, edge, where="mid", color="tab:orange", lw=1.3, ls="--", label=label)
     if log_top:
         top.set_yscale("log")
         top.yaxis.set_major_formatter(FuncFormatter(lambda y, _p: f"{y:g}"))
@@ -117,10 +132,11 @@ def plot_timeline(
     fig.text(
         0.01,
         0.01,
-        f"{verdict}.\nOn {est.at}: {est.expected_live:.3g} live devices expected "
-        f"(90% range {est.live_p05:.3g} to {est.live_p95:.3g}); chance at least one is live "
-        f"{_percent(est.p_any_live, 0)}.\n'Non-persistent' never means zero: a self-deactivated "
-        "device is still cleared as if live.",
+        f"{verdict}.\nOn {est.at}: {est.expected_live:.3g} live devices expected (range of "
+        f"the expected count {est.expected_p05:.3g} to {est.expected_p95:.3g}); actual number "
+        f"live {est.actual_low:,} to {est.actual_high:,} (90% range).\nChance at least one is "
+        f"live: {_percent(est.p_any_live, 0)}. 'Non-persistent' never means zero: a "
+        "self-deactivated device is still cleared as if live.",
         fontsize=8.5,
         va="bottom",
     )

@@ -1,14 +1,14 @@
 """Device profiles: public timing and reliability figures, each with its source and uncertainty.
 
 The figures live in `profiles.toml` beside this module; this module reads them into frozen
-dataclasses and checks them. Uncertain fractions are Beta distributions.
+dataclasses and checks them. Uncertain fractions (`Fraction`, residual/fractions.py) keep each
+source's low/best/high at the quantiles the file names for it.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import functools
-import math
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from landrelease.domain.errors import ValidationError
+from landrelease.residual.fractions import Fraction
 
 CATEGORIES: dict[str, str] = {
     "ap_mine": "anti-personnel mine",
@@ -26,45 +27,6 @@ CATEGORIES: dict[str, str] = {
 }
 
 FIGURE_KINDS = ("design-limit", "test", "claim", "field", "definition", "assumption")
-
-# A low/high range is read as a 90% interval: high - low = 2 x 1.645 standard deviations.
-RANGE_SDS = 2 * 1.6449
-
-
-@dataclass(frozen=True)
-class Fraction:
-    """An uncertain fraction (Beta(alpha, beta)) with the public figure behind it."""
-
-    alpha: float
-    beta: float
-    kind: str
-    source: str
-    evidence: str = ""
-    low: float | None = None
-    high: float | None = None
-    range_note: str = ""
-    found_live: int = 0
-    found_inert: int = 0
-
-    @property
-    def mean(self) -> float:
-        """The point estimate: the Beta mean (the profile's best figure)."""
-        return self.alpha / (self.alpha + self.beta)
-
-    @property
-    def sd(self) -> float:
-        a, b = self.alpha, self.beta
-        return math.sqrt(a * b / ((a + b) ** 2 * (a + b + 1)))
-
-    def updated(self, live: int, inert: int) -> Fraction:
-        """Return the Beta posterior after `live` devices that failed and `inert` that did not."""
-        return dataclasses.replace(
-            self,
-            alpha=self.alpha + live,
-            beta=self.beta + inert,
-            found_live=self.found_live + live,
-            found_inert=self.found_inert + inert,
-        )
 
 
 @dataclass(frozen=True)
@@ -117,10 +79,10 @@ class DeviceProfile:
 
     @property
     def floor(self) -> float:
-        """S(infinity) at the point estimates: the fraction that stays live indefinitely."""
+        """S(infinity) at the point figures (medians): the fraction that stays live indefinitely."""
         value = 1.0
         for frac in self.fractions().values():
-            value *= frac.mean
+            value *= frac.point
         return value
 
     @property
@@ -145,55 +107,106 @@ class DeviceProfile:
         return out
 
     def as_dict(self) -> dict[str, Any]:
-        """Return the profile as plain data (for JSON), with each fraction's mean and range."""
+        """Return the profile as plain data (for JSON); each fraction with the model's figures
+        (point, mean, sd, p05, p95) beside the stated ones and its prior strength."""
         data = dataclasses.asdict(self)
         for name, frac in self.fractions().items():
-            target = data[name] if name == "dud" else data[name]["fail"]
-            target["mean"] = frac.mean
-            target["sd"] = frac.sd
+            if name == "dud":
+                data[name] = frac.as_dict()
+            else:
+                data[name]["fail"] = frac.as_dict()
         data["category_label"] = self.category_label
         data["floor"] = self.floor
         data["persistent"] = self.persistent
         return data
 
 
-def beta_from_range(best: float, low: float, high: float) -> tuple[float, float]:
-    """Return (alpha, beta) of the Beta with mean `best` and sd (high - low) / 3.29.
-
-    The range is read as a 90% interval around the best figure (method of moments).
-    """
-    if not 0.0 < best < 1.0:
-        raise ValueError(f"best must lie in (0, 1), got {best}")
-    if not 0.0 <= low <= best <= high <= 1.0 or low == high:
-        raise ValueError(f"need 0 <= low <= best <= high <= 1 and low < high, got {low}, {high}")
-    sd = (high - low) / RANGE_SDS
-    concentration = best * (1.0 - best) / sd**2 - 1.0
-    if concentration <= 0:
-        raise ValueError(f"range {low}..{high} is too wide for a Beta with mean {best}")
-    return best * concentration, (1.0 - best) * concentration
+FRACTION_KEYS = frozenset(
+    {
+        "best",
+        "low",
+        "high",
+        "range_quantiles",
+        "best_quantile",
+        "alpha",
+        "beta",
+        "prior_strength",
+        "prior_strength_reason",
+        "kind",
+        "source",
+        "evidence",
+        "range_note",
+    }
+)
 
 
 def _fraction(raw: Mapping[str, Any], where: str) -> Fraction:
-    kind = _kind(raw, where)
-    source = _source(raw, where)
-    if "alpha" in raw and "beta" in raw:
-        alpha, beta = float(raw["alpha"]), float(raw["beta"])
-        if alpha <= 0 or beta <= 0:
-            raise ValueError(f"{where}: alpha and beta must be positive")
-    elif {"best", "low", "high"} <= raw.keys():
-        alpha, beta = beta_from_range(float(raw["best"]), float(raw["low"]), float(raw["high"]))
-    else:
-        raise ValueError(f"{where}: give best, low and high, or alpha and beta")
-    return Fraction(
-        alpha=alpha,
-        beta=beta,
-        kind=kind,
-        source=source,
-        evidence=str(raw.get("evidence", "")),
-        low=raw.get("low"),
-        high=raw.get("high"),
-        range_note=str(raw.get("range_note", "")),
-    )
+    """Return the fraction described by a TOML table; a ValueError names `where` it is."""
+    unknown = sorted(set(raw) - FRACTION_KEYS)
+    if unknown:
+        raise ValueError(f"{where}: unknown key(s) {', '.join(unknown)}")
+    for key in ("prior_strength", "prior_strength_reason"):
+        if key not in raw:
+            raise ValueError(
+                f"{where}: {key} is required (how many devices' worth of evidence the figure "
+                "counts as, and why)"
+            )
+    common: dict[str, Any] = {
+        "kind": _kind(raw, where),
+        "source": _source(raw, where),
+        "evidence": str(raw.get("evidence", "")),
+        "range_note": str(raw.get("range_note", "")),
+        "prior_strength": _number(raw, "prior_strength", where),
+        "prior_strength_reason": " ".join(str(raw["prior_strength_reason"]).split()),
+    }
+    try:
+        if "alpha" in raw or "beta" in raw:
+            if not {"alpha", "beta"} <= raw.keys() or raw.keys() & {"best", "low", "high"}:
+                raise ValueError("give alpha and beta, or best, low and high, not both")
+            quantiles = _quantiles(raw, where) if "range_quantiles" in raw else (0.05, 0.95)
+            return Fraction.from_beta(
+                _number(raw, "alpha", where),
+                _number(raw, "beta", where),
+                range_quantiles=quantiles,
+                **common,
+            )
+        if not {"best", "low", "high"} <= raw.keys():
+            raise ValueError("give best, low and high, or alpha and beta")
+        if "range_quantiles" not in raw:
+            raise ValueError(
+                "range_quantiles is required with low and high: say which quantiles they are "
+                "(a 90% range is [0.05, 0.95])"
+            )
+        return Fraction(
+            best=_number(raw, "best", where),
+            low=_number(raw, "low", where),
+            high=_number(raw, "high", where),
+            range_quantiles=_quantiles(raw, where),
+            best_quantile=_number(raw, "best_quantile", where) if "best_quantile" in raw else 0.5,
+            **common,
+        )
+    except ValueError as exc:
+        message = str(exc)
+        raise ValueError(message if message.startswith(where) else f"{where}: {message}") from None
+
+
+def _number(raw: Mapping[str, Any], key: str, where: str) -> float:
+    value = raw[key]
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"{where}: {key} must be a number, got {value!r}")
+    return float(value)
+
+
+def _quantiles(raw: Mapping[str, Any], where: str) -> tuple[float, float]:
+    value = raw["range_quantiles"]
+    if not isinstance(value, list) or len(value) != 2:
+        raise ValueError(f"{where}: range_quantiles must be a list of two numbers, got {value!r}")
+    lo, hi = (_number({"range_quantiles": v}, "range_quantiles", where) for v in value)
+    if not 0.0 < lo < hi < 1.0:
+        raise ValueError(
+            f"{where}: range_quantiles must be two numbers in (0, 1), ascending; got {value!r}"
+        )
+    return lo, hi
 
 
 def _kind(raw: Mapping[str, Any], where: str) -> str:

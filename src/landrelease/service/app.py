@@ -57,6 +57,9 @@ def create_app(settings: Settings | None = None, *, registry: Registry | None = 
     app.include_router(auth.router)
     app.include_router(api.router)
     app.include_router(status.router)
+    from landrelease.service import api_priority  # the saved rankings of prioritisation
+
+    app.include_router(api_priority.router)
     from landrelease.service import tiles  # vector tiles: the web map's layers
 
     app.include_router(tiles.router)

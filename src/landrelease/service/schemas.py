@@ -248,17 +248,46 @@ class History(BaseModel):
     versions: list[HistoryVersion]
 
 
+class ResidualStageShift(BaseModel):
+    """How far an area's finds moved one stage of a device profile: the stage's failure
+    fraction (its median and 5-95% range) before and after the finds."""
+
+    model_config = ConfigDict(extra="allow")
+
+    profile_id: str
+    stage: Literal["dud", "self_destruct", "self_deactivate"]
+    live: int = Field(description="devices found that failed at this stage (still live)")
+    inert: int = Field(description="devices found that did not fail at this stage")
+    prior_strength: float = Field(
+        description="how many devices' worth of evidence the profile's figure counts as"
+    )
+    before: float = Field(description="the failure fraction's median before the finds")
+    after: float = Field(description="its median after the finds")
+    before_range: list[float] = Field(
+        min_length=2, max_length=2, description="its 5th and 95th percentiles before"
+    )
+    after_range: list[float] = Field(
+        min_length=2, max_length=2, description="its 5th and 95th percentiles after"
+    )
+
+
 class Residual(BaseModel):
-    """The residual-hazard estimate of an area (as `landrelease residual area --json`)."""
+    """The residual-hazard estimate of an area (as `landrelease residual area --json`).
+
+    Two ranges, named apart: `expected_live_p05`..`expected_live_p95` is the range of the
+    expected count over the profiles' uncertainty; `actual_live_low`..`actual_live_high`
+    is the 90% range of the number of devices actually live (it adds which devices survive)."""
 
     model_config = ConfigDict(extra="allow")
 
     area_ref: str
     at: str
-    expected_live: float
+    expected_live: float = Field(description="expected live devices, at the profiles' figures")
     expected_live_monte_carlo: float
-    live_p05: float
-    live_p95: float
+    expected_live_p05: float = Field(description="the expected count's 5th percentile")
+    expected_live_p95: float = Field(description="the expected count's 95th percentile")
+    actual_live_low: int = Field(description="the actual number live: its 90% range's low end")
+    actual_live_high: int = Field(description="the actual number live: its 90% range's high end")
     p_any_live: float
     safe_date: str | None
     safe_date_reason: str | None
@@ -270,6 +299,119 @@ class Residual(BaseModel):
     items_found: int
     cleared_share: float
     notes: list[str]
+    finds_moved: list[ResidualStageShift] = Field(
+        description="per stage the area's finds updated: how far they moved it"
+    )
+
+
+class ResidualFraction(BaseModel):
+    """An uncertain fraction of a device profile: the stated figures, their source, and the
+    model's distribution (median, mean, 5-95% range, prior strength)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    kind: str
+    source: str
+    evidence: str
+    best: float | None = None
+    low: float | None = None
+    high: float | None = None
+    range_quantiles: list[float] | None = Field(
+        None, description="which quantiles the stated low and high are (e.g. [0.05, 0.95])"
+    )
+    range_note: str
+    point: float = Field(description="the figure point estimates use: the median")
+    mean: float
+    sd: float
+    p05: float = Field(description="the model's 5th percentile")
+    p95: float = Field(description="the model's 95th percentile")
+    prior_strength: float = Field(description="devices' worth of evidence the figure counts as")
+    prior_strength_reason: str
+    found_live: int
+    found_inert: int
+
+
+class ResidualSelfDestruct(BaseModel):
+    """Self-destruction between `earliest_days` and `latest_days`, and the share that fails."""
+
+    model_config = ConfigDict(extra="allow")
+
+    earliest_days: float
+    latest_days: float
+    fail: ResidualFraction
+    kind: str
+    source: str
+    evidence: str
+    note: str
+
+
+class ResidualSelfDeactivate(BaseModel):
+    """Self-deactivation on day `days`, and the share that fails."""
+
+    model_config = ConfigDict(extra="allow")
+
+    days: float
+    fail: ResidualFraction
+    kind: str
+    source: str
+    evidence: str
+    note: str
+
+
+class ResidualProfile(BaseModel):
+    """A device profile (as `landrelease residual profiles --json` lists it)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    id: str
+    name: str
+    category: str
+    category_label: str
+    basis: str
+    summary: str
+    source: str
+    dud: ResidualFraction | None
+    self_destruct: ResidualSelfDestruct | None
+    self_deactivate: ResidualSelfDeactivate | None
+    floor: float = Field(description="the fraction that stays live indefinitely")
+    persistent: bool
+
+
+class ResidualProfiles(BaseModel):
+    """Every device profile the residual model knows."""
+
+    profiles: list[ResidualProfile]
+
+
+class ResidualArea(BaseModel):
+    """One hazard area's residual estimate in `GET /api/residual` (as `residual all`)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    ref: str
+    name: str | None
+    status: str | None
+    expected: float = Field(description="expected live devices (Monte Carlo mean)")
+    expected_p05: float = Field(description="the expected count's 5th percentile")
+    expected_p95: float = Field(description="the expected count's 95th percentile")
+    actual_low: int = Field(description="the actual number live: its 90% range's low end")
+    actual_high: int = Field(description="the actual number live: its 90% range's high end")
+    p_any_live: float
+    safe_date: str | None
+    finds_used: bool = Field(description="whether the area's finds updated a profile")
+
+
+class ResidualAll(BaseModel):
+    """The residual estimate of every hazard area with contamination events, at one date,
+    from one run (the same seed repeats it)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    at: str
+    threshold: float
+    draws: int
+    seed: int
+    areas: list[ResidualArea]
 
 
 class Summary(BaseModel):

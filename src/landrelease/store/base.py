@@ -274,6 +274,59 @@ class Proposals(Protocol):
         ...
 
 
+class Layers(Protocol):
+    """Reference layers (settlements, buildings, roads, land use, facilities) for ranking."""
+
+    def add(
+        self,
+        name: str,
+        kind: str,
+        geometry_type: str,
+        geoms: Any,
+        columns: dict[str, Any],
+        source: str | None,
+        content_sha256: str,
+        at: str,
+        actor: str,
+    ) -> str:
+        """Write a layer as a feature layer of its own; return its table. A name in use is
+        a ValidationError, and nothing is written."""
+        ...
+
+    def get(self, name: str) -> dict[str, Any] | None:
+        """Return one layer's row (as `all` gives it), or None."""
+        ...
+
+    def all(self) -> list[dict[str, Any]]:
+        """Return every layer: name, kind, table_name, features, geometry_type, source,
+        content_sha256, added_at, added_by."""
+        ...
+
+    def read(self, name: str) -> tuple[Any, dict[str, Any]]:
+        """Return a layer's geometries (np.ndarray of shapely) and columns; NotFound if none."""
+        ...
+
+    def remove(self, name: str) -> dict[str, Any]:
+        """Drop a layer and every registration of it; return its row; NotFound if none."""
+        ...
+
+
+class Rankings(Protocol):
+    """Saved rankings of hazard areas: append-only."""
+
+    def add(self, ranking: dict[str, Any], rows: list[dict[str, Any]]) -> bool:
+        """Save a ranking and its ranked areas; False if its id is saved already."""
+        ...
+
+    def get(self, ranking_id: str) -> dict[str, Any] | None: ...
+    def latest(self) -> dict[str, Any] | None: ...
+    def all(self) -> list[dict[str, Any]]: ...
+
+    def areas(self, ranking_id: str) -> list[dict[str, Any]]:
+        """Return a ranking's areas by rank: rank, ref, score, components."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction, with the repositories that read and write through it."""
 
@@ -293,6 +346,10 @@ class UnitOfWork(Protocol):
     def sessions(self) -> Sessions: ...
     @property
     def proposals(self) -> Proposals: ...
+    @property
+    def layers(self) -> Layers: ...
+    @property
+    def rankings(self) -> Rankings: ...
 
     def records(self, kind: RecordKind) -> Records:
         """Return the repository of the records of `kind`."""
@@ -359,8 +416,10 @@ __all__ = [
     "Batches",
     "Columns",
     "History",
+    "Layers",
     "OrderBy",
     "Proposals",
+    "Rankings",
     "Records",
     "Serials",
     "Sessions",

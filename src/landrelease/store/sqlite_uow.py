@@ -23,6 +23,7 @@ from landrelease.store import history
 from landrelease.store.base import GEOM, UNCHANGED, BBox, Columns, OrderBy
 from landrelease.store.box_index import BoxIndex
 from landrelease.store.connections import Connection, Result
+from landrelease.store.layers import SqliteLayers
 from landrelease.store.query import (
     Query,
     checked_column,
@@ -30,6 +31,7 @@ from landrelease.store.query import (
     read_query,
     readable_columns,
 )
+from landrelease.store.rankings import SqliteRankings
 from landrelease.store.users import SqliteProposals, SqliteSessions, SqliteUsers
 
 # A list of values longer than this is bound as one JSON array (no limit on SQL variables).
@@ -105,6 +107,14 @@ class SqliteUnitOfWork:
     @property
     def proposals(self) -> SqliteProposals:
         return SqliteProposals(self)
+
+    @property
+    def layers(self) -> SqliteLayers:
+        return SqliteLayers(self)
+
+    @property
+    def rankings(self) -> SqliteRankings:
+        return SqliteRankings(self)
 
     def records(self, kind: RecordKind) -> SqliteRecords:
         """Return the repository of the records of `kind`."""

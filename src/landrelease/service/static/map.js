@@ -206,6 +206,7 @@ function renderList(map) {
     const p = x.properties, q = y.properties;
     if (by === "status") return rank(p.status) - rank(q.status) || q._area_m2 - p._area_m2;
     if (by === "date") return String(q.reported_on || "").localeCompare(String(p.reported_on || ""));
+    if (by === "rank") return (p.rank || Infinity) - (q.rank || Infinity) || q._area_m2 - p._area_m2;
     return q._area_m2 - p._area_m2;
   });
   $("list-count").textContent = t("list.count", { n: inView.length });
@@ -218,7 +219,8 @@ function renderList(map) {
       el("span", {}, code("status", p.status)), " ",
       el("span", { translate: "no" }, `${(p._area_m2 / 10000).toFixed(1)}`), " ",
       el("span", {}, t("unit.ha")),
-      p.reported_on ? el("span", { translate: "no", class: "date" }, ` ${p.reported_on}`) : null);
+      p.reported_on ? el("span", { translate: "no", class: "date" }, ` ${p.reported_on}`) : null,
+      p.rank ? el("span", { class: "rank" }, ` ${t("list.rank", { n: p.rank })}`) : null);
   }));
   $("list-more").textContent = inView.length > LIST_LIMIT ? t("list.more", { n: inView.length - LIST_LIMIT }) : "";
   if (!inView.length) $("list-count").textContent = t("list.empty");
@@ -253,6 +255,7 @@ function contaminationOf(v) {
 /** Opens the details of area `ref`: from /api/ when signed in, else the public properties. */
 async function openArea(map, ref) {
   state.selected = ref;
+  map.setFilter("hazard-selected", ["==", ["get", "ref"], ref]);
   $("details").hidden = false;
   const body = $("details-body");
   body.replaceChildren(el("p", {}, t("details.loading")));
@@ -336,15 +339,38 @@ function historyTable(history) {
     rows);
 }
 
-/** Returns the residual estimate's figures. */
+/** Returns the residual estimate's figures: the expected count with its range, and the range
+ * of the actual number live, named apart (they answer different questions); then what the
+ * area's finds moved, when they moved anything. */
 function residualView(r) {
   if (!r) return el("p", {}, t("residual.none"));
   const fmt = (v) => (v === null || v === undefined ? "–" : Number(v).toFixed(2));
-  return el("table", { id: "residual" },
+  const table = el("table", { id: "residual" },
     row("residual.expected", raw(fmt(r.expected_live))),
-    row("residual.interval", raw(`${fmt(r.live_p05)} – ${fmt(r.live_p95)}`)),
+    row("residual.expected.range", raw(`${fmt(r.expected_live_p05)} – ${fmt(r.expected_live_p95)}`)),
+    row("residual.actual", el("span", { id: "residual-actual" },
+      raw(`${r.actual_live_low} – ${r.actual_live_high}`), " ", t("residual.devices"))),
     row("residual.any", raw(`${(100 * r.p_any_live).toFixed(1)}%`)),
     row("residual.safe", r.safe_date ? raw(r.safe_date) : el("span", {}, t("residual.never"))));
+  return el("div", { class: "residual-view" }, table, findsMoved(r.finds_moved));
+}
+
+/** Returns how far the area's finds moved each stage they updated (the failure fraction's
+ * median and 5-95% range, before and after), or nothing if they moved none. */
+function findsMoved(shifts) {
+  if (!Array.isArray(shifts) || shifts.length === 0) return "";
+  const frac = (v) => Number(v).toPrecision(2);
+  const range = (p, lo, hi) => `${frac(p)} (${frac(lo)}–${frac(hi)})`;
+  const rows = shifts.map((s) => el("tr", { "data-stage": s.stage },
+    el("td", {}, t(`residual.stage.${s.stage}`), " ", raw(`(${s.profile_id})`), el("br"),
+      t("residual.finds.found", { live: s.live, inert: s.inert }), el("br"),
+      el("span", { class: "note" }, t("residual.finds.weight", { n: Math.round(s.prior_strength) }))),
+    el("td", { translate: "no", style: "white-space:nowrap" },
+      range(s.before, ...s.before_range), el("br"), `→ ${range(s.after, ...s.after_range)}`)));
+  return el("table", { id: "residual-finds", style: "font-size:0.9em" },
+    el("caption", { style: "text-align:left;font-weight:600" }, t("residual.finds.heading")),
+    el("tr", {}, ["residual.finds.stage", "residual.finds.moved"].map((k) => el("th", {}, t(k)))),
+    rows);
 }
 
 /** Returns a new SVG element with attributes (and text). */
@@ -355,31 +381,61 @@ function svgEl(tag, attrs, text) {
   return node;
 }
 
-/** Returns the residual curve (GET .../residual/timeline) as an inline SVG line chart:
- * expected live devices and their 90% range over time, the estimate date (and safe date)
- * marked; nothing if there is no curve. */
+const CURVE_COLOURS = { expected: "#1f4e79", band: "#4e79a7", actual: "#e15759" };
+
+/** Returns the residual curve (GET .../residual/timeline) as an inline SVG chart: the
+ * expected live devices with the range of that expected count (a band), and the 90% range
+ * of the actual number live (a lighter step band: whole devices), over time; the estimate
+ * date (and safe date) marked; nothing if there is no curve. */
 function residualChart(c) {
   if (!c || !Array.isArray(c.dates) || c.dates.length < 2) return "";
   const W = 300, H = 164, L = 34, R = 8, T = 8, B = 44; // plot box inside the margins
   const day = (iso) => Date.parse(`${iso}T00:00:00Z`) / 86400000;
   const d0 = day(c.dates[0]), d1 = day(c.dates[c.dates.length - 1]);
-  const ymax = Math.max(...c.live_p95, ...c.expected_live, 1e-9);
+  const ymax = Math.max(...c.actual_live_high, ...c.expected_live_p95, ...c.expected_live, 1e-9);
   const x = (iso) => L + ((day(iso) - d0) / Math.max(d1 - d0, 1)) * (W - L - R);
-  const y = (v) => T + (1 - v / ymax) * (H - T - B);
-  const line = (vals) => c.dates.map((d, i) => `${i ? "L" : "M"}${x(d).toFixed(1)},${y(vals[i]).toFixed(1)}`).join("");
-  const back = c.dates.map((d, i) => [d, c.live_p05[i]]).reverse()
-    .map(([d, v]) => `L${x(d).toFixed(1)},${y(v).toFixed(1)}`).join("");
+  // A square-root scale: the few devices left after the last stage stay visible beside the
+  // hundreds emplaced; labelled ticks keep it readable.
+  const y = (v) => T + (1 - Math.sqrt(Math.max(v, 0) / ymax)) * (H - T - B);
+  const pt = (d, v) => `${x(d).toFixed(1)},${y(v).toFixed(1)}`;
+  const line = (vals) => c.dates.map((d, i) => `${i ? "L" : "M"}${pt(d, vals[i])}`).join("");
+  const back = (vals) => c.dates.map((d, i) => `L${pt(d, vals[i])}`).reverse().join("");
+  // Whole numbers of devices: steps, not slopes, changing halfway between dates (as --plot).
+  const at = (px, v) => `${px.toFixed(1)},${y(v).toFixed(1)}`;
+  const mid = (i) => (x(c.dates[i - 1]) + x(c.dates[i])) / 2;
+  const n = c.dates.length;
+  const steps = (vals) => `M${pt(c.dates[0], vals[0])}`
+    + vals.slice(1).map((v, k) => `L${at(mid(k + 1), vals[k])}L${at(mid(k + 1), v)}`).join("")
+    + `L${pt(c.dates[n - 1], vals[n - 1])}`;
+  const stepsBack = (vals) => `L${pt(c.dates[n - 1], vals[n - 1])}`
+    + vals.slice(1).map((v, k) => `L${at(mid(k + 1), v)}L${at(mid(k + 1), vals[k])}`).reverse().join("")
+    + `L${pt(c.dates[0], vals[0])}`;
   const svg = svgEl("svg", { viewBox: `0 0 ${W} ${H}`, class: "curve", id: "residual-chart", role: "img",
     "aria-label": t("residual.chart.title") });
   svg.append(svgEl("title", {}, t("residual.chart.title")));
-  svg.append(svgEl("path", { class: "band", d: `${line(c.live_p95)}${back}Z`, fill: "#4e79a7", "fill-opacity": "0.25", stroke: "none" }));
-  svg.append(svgEl("path", { class: "expected", d: line(c.expected_live), fill: "none", stroke: "#1f4e79", "stroke-width": "1.8" }));
+  svg.append(svgEl("path", { class: "actual", d: `${steps(c.actual_live_high)}${stepsBack(c.actual_live_low)}Z`,
+    fill: CURVE_COLOURS.actual, "fill-opacity": "0.13", stroke: CURVE_COLOURS.actual, "stroke-opacity": "0.55",
+    "stroke-width": "0.8", "stroke-dasharray": "3 2" }));
+  svg.append(svgEl("path", { class: "band", d: `${line(c.expected_live_p95)}${back(c.expected_live_p05)}Z`,
+    fill: CURVE_COLOURS.band, "fill-opacity": "0.35", stroke: "none" }));
+  svg.append(svgEl("path", { class: "expected", d: line(c.expected_live), fill: "none", stroke: CURVE_COLOURS.expected, "stroke-width": "1.8" }));
   // axes: zero and the top value up, the first and last date across
   svg.append(svgEl("line", { x1: L, y1: y(0), x2: W - R, y2: y(0), stroke: "#999" }));
   svg.append(svgEl("line", { x1: L, y1: T, x2: L, y2: y(0), stroke: "#999" }));
   const num = { "font-size": "9", fill: "#555", translate: "no" };
-  svg.append(svgEl("text", { ...num, x: L - 3, y: T + 8, "text-anchor": "end" }, ymax.toPrecision(2)));
+  const top = ymax >= 100 && ymax < 1e5 ? String(Math.round(ymax)) : ymax.toPrecision(2); // fits the margin
+  svg.append(svgEl("text", { ...num, x: L - 3, y: T + 8, "text-anchor": "end" }, top));
   svg.append(svgEl("text", { ...num, x: L - 3, y: y(0), "text-anchor": "end" }, "0"));
+  let free = y(0) - 10; // ticks 1, 2, 5, 10, ... upwards, each at least 10 px above the last
+  for (let k = 0; 10 ** k <= ymax; k++) {
+    for (const v of [1, 2, 5].map((m) => m * 10 ** k)) {
+      if (v > ymax || y(v) > free || y(v) < T + 16) continue;
+      svg.insertBefore(svgEl("line", { class: "tick", x1: L, y1: y(v), x2: W - R, y2: y(v), stroke: "#e4e4e4" }),
+        svg.querySelector("path.actual")); // under the bands
+      svg.append(svgEl("text", { ...num, x: L - 3, y: y(v) + 3, "text-anchor": "end" }, String(v)));
+      free = y(v) - 10;
+    }
+  }
   svg.append(svgEl("text", { ...num, x: L, y: H - B + 11 }, c.dates[0].slice(0, 7)));
   svg.append(svgEl("text", { ...num, x: W - R, y: H - B + 11, "text-anchor": "end" }, c.dates[c.dates.length - 1].slice(0, 7)));
   const mark = (iso, colour, key, dy) => {
@@ -391,9 +447,12 @@ function residualChart(c) {
   };
   mark(c.at, "#333", "at", 0);
   mark(c.safe_date, "#2ca02c", "safe", 11); // below the dates; a line each
-  const legend = el("p", { class: "curve-legend" },
-    el("span", { class: "swatch", style: "background:#1f4e79" }), t("residual.chart.expected"), "; ",
-    el("span", { class: "swatch", style: "background:#4e79a7;opacity:0.4" }), t("residual.chart.band"));
+  const item = (style, key) => el("span", { style: "display:block" }, el("span", { class: "swatch", style }), t(key));
+  const legend = el("p", { class: "curve-legend", id: "residual-legend" },
+    item(`background:${CURVE_COLOURS.expected};height:0.2rem;border:none`, "residual.chart.expected"),
+    item(`background:${CURVE_COLOURS.band};opacity:0.5`, "residual.chart.band"),
+    item(`background:${CURVE_COLOURS.actual};opacity:0.25;border-style:dashed`, "residual.chart.actual"),
+    el("span", { class: "note" }, t("residual.chart.scale")));
   return el("figure", { class: "residual-chart" }, el("figcaption", {}, t("residual.chart.title")), svg, legend);
 }
 
@@ -432,7 +491,8 @@ function statusForm(map, a) {
       message.replaceChildren(t("status.proposed"));
     } else if (r.status === 409) {
       message.replaceChildren(el("p", { class: "error" }, t("status.conflict"), " ", raw(doc.detail)),
-        doc.needs ? el("p", {}, t("status.needs"), ": ", raw(doc.needs)) : "");
+        // `needs` says what must come first; shown when the detail does not already say it
+        doc.needs && !String(doc.detail).includes(doc.needs) ? el("p", {}, t("status.needs"), ": ", raw(doc.needs)) : "");
     } else if (r.status === 412) {
       await openArea(map, a.ref);
       $("status-message") && $("status-message").replaceChildren(t("status.stale"));
@@ -494,6 +554,9 @@ function mapStyle() {
       { id: "borders", type: "line", source: "countries", paint: { "line-color": "#8a8575", "line-width": 1 } },
       { id: "hazard-fill", type: "fill", source: "hazards", "source-layer": "hazards", paint: { "fill-color": colour, "fill-opacity": 0.55 } },
       { id: "hazard-line", type: "line", source: "hazards", "source-layer": "hazards", paint: { "line-color": colour, "line-width": 1.5 } },
+      // the area whose details are open, outlined over the others
+      { id: "hazard-selected", type: "line", source: "hazards", "source-layer": "hazards", filter: ["==", ["get", "ref"], ""],
+        paint: { "line-color": "#1a237e", "line-width": 3.5 } },
       { id: "hazard-centres", type: "circle", source: "hazard-centres", maxzoom: 11,
         paint: { "circle-color": colour, "circle-radius": 4.5, "circle-stroke-color": "#333", "circle-stroke-width": 0.6 } },
       { id: "items", type: "circle", source: "items",
@@ -545,6 +608,8 @@ function renderUser() {
 /** Starts the page: who is signed in, the map, its controls and their events. */
 async function start(options) {
   state.publicOnly = !!(options && options.publicOnly);
+  // signed in, the tiles carry each area's rank in the latest saved ranking (prioritisation)
+  if (!state.publicOnly) $("sort").append(el("option", { value: "rank", "data-i18n": "sort.rank" }, "priority rank"));
   translatePage();
   if (!state.publicOnly && document.body.dataset.signedIn === "true") {
     state.user = await getJSON("/api/me").catch(() => null);
@@ -583,7 +648,11 @@ async function start(options) {
     $(id).addEventListener("change", () => redraw(map));
   }
   $("search").addEventListener("submit", (ev) => { ev.preventDefault(); search(map, $("search-text").value); });
-  $("details-close").addEventListener("click", () => { $("details").hidden = true; state.selected = null; });
+  $("details-close").addEventListener("click", () => {
+    $("details").hidden = true;
+    state.selected = null;
+    map.setFilter("hazard-selected", ["==", ["get", "ref"], ""]);
+  });
   $("lang").addEventListener("click", () => switchLang(() => {
     renderControls();
     renderUser();
