@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from synthetic_events import random_event_arrays
 
 from landrelease.domain.errors import ValidationError
 from landrelease.domain.records import ContaminationEvent
@@ -242,22 +243,7 @@ def test_batch_safe_day_is_find_safe_date_of_the_same_area():
 
 
 def _arrays(n_areas: int, seed: int = 0) -> EventArrays:
-    rng = np.random.default_rng(seed)
-    profiles = tuple(PROFILES.values())
-    area = np.sort(rng.integers(0, n_areas, 2 * n_areas))
-    best = rng.integers(0, 40, len(area)).astype(float)
-    start = DAY0.toordinal() + rng.integers(0, 100, len(area)).astype(float)
-    return EventArrays(
-        area=area,
-        profile=rng.integers(0, len(profiles), len(area)),
-        count_low=np.floor(best / 2),
-        count_best=best,
-        count_high=best * 2,
-        start_day=start,
-        end_day=start + rng.integers(0, 30, len(area)),
-        profiles=profiles,
-        n_areas=n_areas,
-    )
+    return random_event_arrays(n_areas, DAY0, seed=seed, max_count=40)
 
 
 def test_a_seed_reproduces_the_batch_whatever_the_threads_with_safe_days_and_progress():
