@@ -307,6 +307,7 @@ function t(key, vars) {
 
 /** Returns the label of a registry code of `field` (status, contamination, ...) in the current language. */
 function code(field, value) {
+  if (value === null || value === undefined || value === "") return "–"; // not recorded
   const table = CODES[currentLang()][field] || {};
   return table[value] || String(value);
 }
