@@ -38,6 +38,14 @@ bench: $(VENV)/.installed-dev
 bench-service: $(VENV)/.installed-dev
 	$(BIN)/python bench/service.py
 
+# Prioritisation at country scale against DuckDB spatial and a geopandas loop (~3 min; the first
+# run also builds the benchmark registry in bench/data/, ~1 min). DuckDB and its spatial
+# extension are peers only, installed here: pip's extension is built for one duckdb version.
+.PHONY: bench-priority
+bench-priority: $(VENV)/.installed-dev
+	$(BIN)/python -m pip install --quiet duckdb==1.5.5 duckdb-extension-spatial==1.5.5
+	$(BIN)/python bench/priority.py
+
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy src

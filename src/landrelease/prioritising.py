@@ -1,12 +1,13 @@
 """Prioritisation use cases: rank the open hazard areas, save a ranking, read and explain one.
 
 A ranking is computed from everything the registry holds about the areas, read in one
-snapshot: the hazard areas of the ranked statuses, their outlines, the items found per area,
-the dated accidents, the residual model's estimate per area and the reference layers. Its id
-is a hash of all that went into it (the configuration's canonical form, each layer's content
-hash, a digest of the refs and versions of every hazard, event, item and accident, the date
-it is computed as of, the engine version and the residual model's profiles), so the same
-inputs give the same id, and a changed weight, layer or record a new one.
+snapshot (`ranking_inputs`): the hazard areas of the ranked statuses, their outlines, the
+items found per area, the dated accidents, the residual model's estimate per area and the
+reference layers. Its id is a hash of all that went into it (the configuration's canonical
+form, each layer's content hash, a digest of the refs and versions of every hazard, event,
+item and accident, the date it is computed as of, the engine version and the residual
+model's profiles), so the same inputs give the same id, and a changed weight, layer or
+record a new one.
 
 A saved ranking is evidence of a decision: the store keeps it append-only, with its
 configuration text, who saved it and when, what it was computed from and each area's rank,
@@ -17,47 +18,39 @@ score and components. The Registry methods `prioritize`, `rankings`, `ranking`,
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import hashlib
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import orjson
 
 from landrelease.caches import PerStore
 from landrelease.domain.errors import ConflictError, InputFileError, NotFound, ValidationError
-from landrelease.domain.records import ACCIDENTS, EVENTS, HAZARDS, ITEMS
+from landrelease.domain.records import HAZARDS
 from landrelease.priority.config import COMPONENTS, PriorityConfig, load_config
+from landrelease.ranking_inputs import (
+    Progress,
+    State,
+    engine_inputs,
+    missing_layers,
+    ranking_id,
+    read_areas,
+    read_state,
+    residual_expected,
+    residual_profiles_sha256,
+)
+from landrelease.ranking_reasons import top_with_reasons
 from landrelease.store import UnitOfWork, now_utc
 
 if TYPE_CHECKING:
     import geopandas as gpd
 
-    from landrelease.priority.inputs import Inputs, PointEvents, ReferenceLayer
     from landrelease.registry import Registry
 
-# (step, done, total): what the run is doing, for a progress bar
-Progress = Callable[[str, int, int], None]
-
-ID_LENGTH = 16  # hex digits of the SHA-256 kept as a ranking's id
 OUT_SUFFIXES = (".csv", ".gpkg", ".geojson")
 OUT_LAYER = "priority"  # the GeoPackage layer of --out
-RESIDUAL_THRESHOLD = 0.01  # the residual model's default: it moves the safe date, not the mean
 STATE_READS = 3  # snapshots tried before a registry that keeps changing is reported
-
-# The component each kind of reference layer feeds (a missing layer makes it 0).
-LAYER_COMPONENT = {
-    "settlements": "people",
-    "buildings": "buildings",
-    "facilities": "facilities",
-    "roads": "roads",
-    "landuse": "farmland",
-}
-RECORD_KINDS = (HAZARDS, EVENTS, ITEMS, ACCIDENTS)
 
 
 @dataclass
@@ -116,187 +109,6 @@ class Ranking:
         return gpd.GeoDataFrame(pd.DataFrame(data), geometry=geometry, crs="EPSG:4326")
 
 
-# -- what a ranking reads ----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class State:
-    """What a ranking's id names of the registry: a digest of the refs and versions of the
-    records a score reads, their counts, and the reference layers (sorted by name)."""
-
-    registry: str
-    records: dict[str, int]
-    layers: tuple[tuple[str, str, int, str, str | None], ...]  # name, kind, n, sha256, source
-
-    def layer_hashes(self) -> list[list[str]]:
-        return [[name, sha] for name, _kind, _n, sha, _src in self.layers]
-
-
-def read_state(uow: UnitOfWork) -> State:
-    """Return the state of the registry as the unit of work sees it."""
-    h = hashlib.sha256(b"landrelease registry state 1\n")
-    counts = {}
-    for kind in RECORD_KINDS:
-        cols = uow.records(kind).select(columns=["ref", "version"], geometry=False)
-        refs = np.asarray(cols["ref"], dtype=object).astype(str)
-        order = np.argsort(refs, kind="stable")
-        h.update(f"\n{kind.name} {len(refs)}\n".encode())
-        h.update("\x1f".join(refs[order].tolist()).encode())
-        h.update(np.asarray(cols["version"], dtype="<i8")[order].tobytes())
-        counts[kind.name] = len(refs)
-    layers = tuple(
-        sorted(
-            (r["name"], r["kind"], int(r["features"]), r["content_sha256"], r.get("source"))
-            for r in uow.layers.all()
-        )
-    )
-    return State(h.hexdigest(), counts, layers)
-
-
-@functools.cache
-def residual_profiles_sha256() -> str:
-    """Return the SHA-256 of the residual model's packaged device profiles (its figures
-    make the residual component, so they are part of a ranking's id)."""
-    data = resources.files("landrelease.residual").joinpath("profiles.toml").read_bytes()
-    return hashlib.sha256(data).hexdigest()
-
-
-def ranking_id(config: PriorityConfig, state: State, as_of: dt.date, country: str) -> str:
-    """Return the id of a ranking: the first 16 hex digits of the SHA-256 of everything it
-    is computed from (see the module's docstring)."""
-    from landrelease.priority import ENGINE_VERSION
-
-    named = {
-        "config": config.canonical(),
-        "layers": state.layer_hashes(),
-        "registry": state.registry,
-        "as_of": as_of.isoformat(),
-        "engine": ENGINE_VERSION,
-        "residual_profiles": residual_profiles_sha256(),
-        "country": country,
-    }
-    text = orjson.dumps(named, option=orjson.OPT_SORT_KEYS)
-    return hashlib.sha256(text).hexdigest()[:ID_LENGTH]
-
-
-@dataclass
-class _Read:
-    """The records of one snapshot that a ranking reads."""
-
-    state: State
-    refs: np.ndarray  # object, sorted
-    status: np.ndarray
-    geometry: np.ndarray
-    items_found: np.ndarray
-    with_events: np.ndarray  # bool per area: the residual model applies
-    accidents: PointEvents
-
-
-def _read(uow: UnitOfWork, statuses: list[str], only: str | None = None) -> _Read:
-    """Return the areas of `statuses` (or the one area `only`, whatever its status), their
-    items and events, the accidents and the state, from one unit of work."""
-    import pandas as pd
-
-    from landrelease.priority.inputs import PointEvents
-
-    state = read_state(uow)
-    where: dict[str, Any] = {"ref": only} if only is not None else {"status": list(statuses)}
-    hz = uow.records(HAZARDS).select(columns=["ref", "status"], where=where, geometry=True)
-    refs = np.asarray(hz["ref"], dtype=object)
-    order = np.argsort(refs.astype(str), kind="stable")
-    refs = refs[order]
-    items = uow.records(ITEMS).select(columns=["area_ref", "quantity"], geometry=False)
-    events = uow.records(EVENTS).select(columns=["area_ref"], geometry=False)
-    acc = uow.records(ACCIDENTS).select(columns=["occurred_on"], geometry=True)
-    # an item whose quantity is not given (a row typed in QGIS) is still one item
-    quantity = pd.to_numeric(pd.Series(items["quantity"], dtype=object), errors="coerce")
-    per_area = quantity.fillna(1).groupby(pd.Series(items["area_ref"], dtype=object)).sum()
-    found = per_area.reindex(refs).fillna(0).to_numpy(dtype=np.int64)
-    with_events = np.isin(
-        refs.astype(str), np.asarray(events["area_ref"], dtype=object).astype(str)
-    )
-    return _Read(
-        state=state,
-        refs=refs,
-        status=np.asarray(hz["status"], dtype=object)[order],
-        geometry=np.asarray(hz["geometry"], dtype=object)[order],
-        items_found=found,
-        with_events=with_events,
-        accidents=_accidents(acc, PointEvents),
-    )
-
-
-def _accidents(cols: dict[str, Any], point_events: type[PointEvents]) -> PointEvents:
-    """Return the accidents with a point as dated events (a date that is no date: NaT)."""
-    import pandas as pd
-    import shapely
-
-    geoms = np.asarray(cols["geometry"], dtype=object)
-    keep = shapely.get_type_id(geoms) == 0  # points; a missing or empty one has no place
-    keep &= ~shapely.is_empty(geoms)
-    dates = pd.to_datetime(
-        pd.Series(cols["occurred_on"], dtype=object)[keep], format="%Y-%m-%d", errors="coerce"
-    )
-    return point_events(geoms[keep], dates.to_numpy(dtype="datetime64[D]"))
-
-
-def _residual(
-    reg: Registry, read: _Read, config: PriorityConfig, as_of: dt.date, step: Progress
-) -> np.ndarray:
-    """Return the residual model's expected live devices per area (NaN: no events)."""
-    out = np.full(len(read.refs), np.nan)
-    if not read.with_events.any():
-        return out
-    v = config.values["residual"]
-    try:
-        table = reg.residual_estimates(
-            as_of,
-            threshold=RESIDUAL_THRESHOLD,
-            draws=int(v["draws"]),
-            seed=int(v["seed"]),
-            progress=lambda done, total: step("residual estimates", done, total),
-        )
-    except ValidationError as exc:
-        if exc.field in ("draws", "seed"):  # within the config's range, not the model's
-            raise ValidationError("config", f"residual.{exc.field}", exc.message) from None
-        raise
-    expected = dict(zip(table.ref, np.asarray(table.expected, dtype=float).tolist(), strict=True))
-    for i in np.flatnonzero(read.with_events):
-        out[i] = expected.get(str(read.refs[i]), np.nan)
-    return out
-
-
-def _inputs(
-    reg: Registry,
-    read: _Read,
-    residual: np.ndarray,
-    layers: dict[str, ReferenceLayer | None],
-    as_of: dt.date,
-) -> Inputs:
-    from landrelease.priority.inputs import AreaInputs, Inputs
-
-    areas = AreaInputs(
-        ref=read.refs,
-        geometry=read.geometry,
-        status=read.status,
-        items_found=read.items_found,
-        residual_expected=residual,
-    )
-    return Inputs(
-        areas=areas, layers=layers, accidents=read.accidents, as_of=as_of, country=reg.country
-    )
-
-
-def missing_layers(layers: dict[str, Any]) -> list[str]:
-    """Return one warning per kind of reference layer the registry lacks."""
-    return [
-        f"no {kind} layer: the {component} component is 0 for every area "
-        f"(add one with 'landrelease layers add {kind} FILE')"
-        for kind, component in LAYER_COMPONENT.items()
-        if layers.get(kind) is None
-    ]
-
-
 # -- ranking -----------------------------------------------------------------------------------
 
 
@@ -333,9 +145,9 @@ def prioritize(
     for _ in range(STATE_READS):
         step("reading the registry", 0, 1)
         with reg.store.unit_of_work() as uow:
-            read = _read(uow, statuses)
+            read = read_areas(uow, statuses)
         layers = reg.reference_layers()
-        residual = _residual(reg, read, config, when, step)
+        residual = residual_expected(reg, read, config, when, step)
         with reg.store.unit_of_work() as uow:
             if read_state(uow) == read.state:  # nothing changed between the reads
                 break
@@ -343,7 +155,7 @@ def prioritize(
         raise ConflictError(
             "the registry kept changing while its areas were read for ranking; run it again"
         )
-    inputs = _inputs(reg, read, residual, layers, when)
+    inputs = engine_inputs(reg, read, residual, layers, when)
     warnings = missing_layers(layers)
     if workers is not None or scheduler is not None:
         step("components on the cluster", 0, 1)
@@ -580,13 +392,13 @@ def explain(reg: Registry, ref: str, ranking_id: str | None = None) -> dict[str,
                 f"{ref}: not in ranking {saved['id']} (it ranks the areas of the statuses "
                 "its configuration names, as they were when it was computed)"
             )
-        read = _read(uow, [], only=ref)
+        read = read_areas(uow, [], only=ref)
     config = load_config(saved["config"])
     as_of = dt.date.fromisoformat(str(saved["as_of"]))
     raw = {c: np.array([float(row["components"].get(c, 0.0))]) for c in COMPONENTS}
     # the residual as saved; NaN where the area has no events, so that the line says why
     residual = np.where(read.with_events, raw["residual"], np.nan)
-    inputs = _inputs(reg, read, residual, reg.reference_layers(), as_of)
+    inputs = engine_inputs(reg, read, residual, reg.reference_layers(), as_of)
     current = ranking_id_now(reg, config, as_of) == saved["id"]
     lines = explain_lines(0, inputs, raw, config)
     return {
@@ -624,53 +436,6 @@ def ranking_id_now(reg: Registry, config: PriorityConfig, as_of: dt.date) -> str
     return ranking_id(config, state, as_of, reg.country.code)
 
 
-# -- reasons in one line -----------------------------------------------------------------------
-
-
-def _phrase(component: str, raw: float, config: PriorityConfig, status: str | None) -> str:
-    v = config.values
-    if component == "people":
-        reach = v["people"]["bands_m"][-1] / 1000
-        return f"{raw:,.0f} people within {reach:g} km (weighted by distance)"
-    if component == "buildings":
-        return f"{raw:,.0f} buildings"
-    if component == "facilities":
-        return f"schools, clinics or water points near ({raw:,.0f} facility points)"
-    if component == "roads":
-        return f"{raw:,.2f} class-weighted km of road"
-    if component == "farmland":
-        return f"{raw:,.1f} ha of farmland"
-    if component == "accidents":
-        n = round(raw)
-        days = v["accidents"]["window_days"]
-        return f"{n} accident{'s' if n != 1 else ''} nearby in {days} days"
-    if component == "residual":
-        return f"{raw:,.1f} live devices expected"
-    if component == "status":
-        return f"status {status}" if status else f"{raw:g} status points"
-    return f"{raw:,.0f} items found"
-
-
-def reasons(
-    row: dict[str, Any], config: PriorityConfig, *, status: str | None = None, most: int = 3
-) -> str:
-    """Return the reasons of a row in one line: its largest contributions, each with its
-    points and share of the score ("2,310 people within 5 km (decayed): 2,310 pts (61%)")."""
-    parts = sorted(
-        ((c, float(p)) for c, p in row["contributions"].items() if p > 0),
-        key=lambda cp: (-cp[1], COMPONENTS.index(cp[0])),
-    )[:most]
-    if not parts:
-        return "nothing near it scores: no people, buildings, roads, farmland or evidence"
-    total = row["score"] or 1.0
-    # a reason under 1% of the score says little; the first one is always given
-    parts = parts[:1] + [(c, p) for c, p in parts[1:] if p >= 0.01 * total]
-    return "; ".join(
-        f"{_phrase(c, row['components'][c], config, status)}: {p:,.0f} pts ({p / total:.0%})"
-        for c, p in parts
-    )
-
-
 def rank_for_demo(reg: Registry, *, actor: str, n: int = 10) -> dict[str, Any]:
     """Rank the open areas with the default configuration, save the ranking and return its
     id, date, size, warnings and first `n` rows with reasons (`top_with_reasons`)."""
@@ -684,52 +449,15 @@ def rank_for_demo(reg: Registry, *, actor: str, n: int = 10) -> dict[str, Any]:
     }
 
 
-def top_with_reasons(reg: Registry, ranking: Ranking, n: int = 10) -> list[dict[str, Any]]:
-    """Return the first `n` rows of a ranking with the area's name and status and its
-    reasons in one line."""
-    top = ranking.rows[:n]
-    refs = [r["ref"] for r in top]
-    cols = reg.record_columns(
-        HAZARDS.name, columns=["ref", "name", "status"], where={"ref": refs}, geometry=False
-    )
-    about = {
-        r: (name, status)
-        for r, name, status in zip(cols["ref"], cols["name"], cols["status"], strict=True)
-    }
-    out = []
-    for r in top:
-        name, status = about.get(r["ref"], (None, None))
-        out.append(
-            {
-                "rank": r["rank"],
-                "ref": r["ref"],
-                "name": name,
-                "status": status,
-                "score": r["score"],
-                "reasons": reasons(r, ranking.config, status=status),
-            }
-        )
-    return out
-
-
 __all__ = [
-    "LAYER_COMPONENT",
     "OUT_SUFFIXES",
-    "Progress",
     "Ranking",
-    "State",
     "check_out",
     "explain",
     "latest_ranks",
-    "missing_layers",
     "prioritize",
     "rank_for_demo",
     "ranking",
-    "ranking_id",
     "ranking_id_now",
     "rankings",
-    "read_state",
-    "reasons",
-    "residual_profiles_sha256",
-    "top_with_reasons",
 ]

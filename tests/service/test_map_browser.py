@@ -152,8 +152,10 @@ def open_map(page: Any, url: str) -> None:
     page.goto(url)
     try:
         page.wait_for_function(
-            "window.map && map.loaded() && document.querySelectorAll('#list li').length > 0",
-            timeout=30_000,
+            # window.map is the map's <div> (named access) until the script replaces it
+            "window.map && typeof map.loaded === 'function' && map.loaded()"
+            " && document.querySelectorAll('#list li').length > 0",
+            timeout=60_000,
         )
     except sync_api.TimeoutError:
         raise AssertionError(f"the map did not draw: {page.errors}") from None

@@ -99,7 +99,12 @@ def prioritize(
     ] = None,
     top: Annotated[
         int | None,
-        typer.Option("--top", min=1, help=f"Print only the first N areas (default {SHOWN})."),
+        typer.Option(
+            "--top",
+            min=1,
+            help=f"Print only the first N areas (the table: {SHOWN} by default; --json: "
+            "all). --out writes every area.",
+        ),
     ] = None,
     as_json: Annotated[
         bool,
@@ -192,7 +197,7 @@ def _notes(ranked: Ranking, out: Path | None) -> list[str]:
 
 
 def _print_ranking(ranked: Ranking, top: int) -> None:
-    from landrelease.prioritising import reasons
+    from landrelease.ranking_reasons import reasons
 
     rows = [
         (
