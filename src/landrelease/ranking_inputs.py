@@ -183,6 +183,7 @@ def residual_expected(
             draws=int(v["draws"]),
             seed=int(v["seed"]),
             progress=lambda done, total: step("residual estimates", done, total),
+            expected_only=True,  # the component is the expected count
         )
     except ValidationError as exc:
         if exc.field in ("draws", "seed"):  # within the config's range, not the model's

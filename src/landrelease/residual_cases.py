@@ -249,6 +249,7 @@ def estimates(
     seed: int | None = None,
     progress: Progress | None = None,
     outlines: bool = False,
+    expected_only: bool = False,
 ) -> ResidualTable:
     """Return the residual estimate of every hazard area with contamination events at `at`
     (default today), from one Monte Carlo run (`residual.estimate_batch`).
@@ -256,7 +257,9 @@ def estimates(
     Each area's finds are accounted as `Registry.residual_estimate` does with nothing cleared;
     an area whose finds update a profile gets its own copy of that profile. Devices whose
     emplacement date is still to come on `at` are not live then (an area emplaced later has
-    zeros). `outlines` adds each area's geometry.
+    zeros). `outlines` adds each area's geometry. `expected_only` leaves out the range of
+    the actual count (zeros) and the safe date (None), about three times faster: for a
+    caller that needs only the expected count (prioritisation).
     """
     from landrelease.residual import estimate_batch, load_profiles
 
@@ -290,7 +293,13 @@ def estimates(
     known = load_profiles()
     ev, finds_used = _event_arrays(events, areas["ref"], items, known)
     batch = estimate_batch(
-        ev, float(when.toordinal()), draws=draws, seed=seed, threshold=threshold, progress=progress
+        ev,
+        float(when.toordinal()),
+        draws=draws,
+        seed=seed,
+        threshold=None if expected_only else threshold,
+        progress=progress,
+        actual=not expected_only,
     )
     order = np.argsort(np.asarray(areas["ref"], dtype=object), kind="stable").tolist()
     refs = [areas["ref"][i] for i in order]

@@ -340,3 +340,13 @@ def test_estimate_and_chart_name_both_ranges(tmp_path):
     assert all(isinstance(v, int) for v in data["actual_live_high"])
     png = plot_timeline(chart.line, est, tmp_path / "curve.png", title="synthetic")
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_leaving_out_the_actual_range_keeps_the_expected_count_and_its_range():
+    ev = _arrays(120, seed=5)
+    at = DAY0.toordinal() + 150.0
+    full = estimate_batch(ev, at, draws=300, seed=11, workers=2)
+    lean = estimate_batch(ev, at, draws=300, seed=11, workers=2, actual=False)
+    for f in ("mean", "p05", "p95", "p_any"):
+        np.testing.assert_array_equal(getattr(full, f), getattr(lean, f))
+    assert full.actual_high.any() and not lean.actual_high.any()

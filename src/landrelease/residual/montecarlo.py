@@ -171,11 +171,15 @@ def estimate_batch(
     workers: int | None = None,
     threshold: float | None = None,
     progress: Progress | None = None,
+    actual: bool = True,
 ) -> BatchEstimate:
     """Return the Monte Carlo estimate for every area of `ev` at day number `at_day`.
 
     The vectorised path for many areas. With `threshold`, also each area's safe day, found
-    with the same draws as the estimate (as `find_safe_date` finds it for one area).
+    with the same draws as the estimate (as `find_safe_date` finds it for one area). Without
+    `actual`, the range of the actual count is left out (zeros): the binomial draws of which
+    devices survive are most of a run's time, and the expected count and its range are the
+    same either way (those draws come after).
     `progress(done_areas, total_areas)` is called from the worker threads as chunks finish
     (in increasing order, one call at a time: keep it cheap). Areas without events get zeros
     and no safe day.
@@ -208,13 +212,16 @@ def estimate_batch(
             rng = np.random.default_rng(children[1 + k])
             drawn = EventDraws.draw(chunk, draws, rng, ws)
             # The chunk's generator goes on to draw which devices survive.
-            values = values_by_area(chunk, fractions, drawn, at_day, ws, survive=rng)
+            values = values_by_area(
+                chunk, fractions, drawn, at_day, ws, survive=rng if actual else None
+            )
             areas = values.areas
             out["mean"][areas] = values.live.mean(axis=1)
             out["p05"][areas], out["p95"][areas] = quantiles(values.live, QUANTILES, ws)
             out["p_any"][areas] = 1.0 - values.none.mean(axis=1)
-            assert values.actual is not None
-            actual_low[areas], actual_high[areas] = shortest_range(values.actual, ws=ws)
+            if actual:
+                assert values.actual is not None
+                actual_low[areas], actual_high[areas] = shortest_range(values.actual, ws=ws)
             if threshold is not None:
                 safe_areas, safe, _ = safe_days(chunk, fractions, drawn, threshold, ws)
                 safe_day[safe_areas] = safe
