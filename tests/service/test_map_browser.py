@@ -328,3 +328,59 @@ def test_the_details_show_the_residual_curve(served: dict[str, Any], page: Any) 
     assert page.locator("#residual-chart path.band").count() == 1
     assert page.locator("#residual-chart line.mark.at").count() == 1
     assert page.errors == []
+
+
+def test_a_user_colours_the_areas_by_priority_rank(served: dict[str, Any], page: Any) -> None:
+    token = served["tokens"]["viewer"]
+    ranking = httpx.get(
+        served["url"] + "/api/priority?limit=1", headers={"Authorization": f"Bearer {token}"}
+    ).json()
+    first, n = ranking["rows"][0]["ref"], ranking["areas"]
+    sign_in(page, served["url"], "viewer", token)
+    open_map(page, served["url"] + "/")
+    # offered once the tiles carry ranks and the ranking is read
+    page.wait_for_selector("#colour-by-label:not([hidden])", timeout=20_000)
+    page.select_option("#colour-by", "rank")
+    page.evaluate(WAIT_IDLE)
+    paint = page.evaluate("map.getPaintProperty('hazard-fill', 'fill-color')")
+    assert paint[0] == "case" and paint[2][:3] == ["interpolate", ["linear"], ["get", "rank"]]
+    stops = paint[2][3:]
+    assert (stops[0], stops[-2]) == (1, n)  # the scale runs from rank 1 to the ranking's last
+    strong, unranked = stops[1], paint[3]
+    drawn_colours = """() => map.queryRenderedFeatures({layers: ['hazard-fill']}).map(f => ({
+      ref: f.properties.ref, rank: f.properties.rank ?? null,
+      colour: ['r', 'g', 'b'].map(c => f.layer.paint['fill-color'][c])}))"""
+
+    def rgb(hex_colour: str) -> list[float]:
+        return [int(hex_colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+
+    # all Ukraine: the areas the ranking leaves out (closed ones) grey, the others paler than 1
+    drawn = page.evaluate(drawn_colours)
+    assert {d["rank"] is None for d in drawn} == {True, False}
+    assert all(d["colour"] == pytest.approx(rgb(unranked)) for d in drawn if d["rank"] is None)
+    assert all(d["colour"] != pytest.approx(rgb(strong)) for d in drawn if (d["rank"] or 1) > 1)
+    # the area ranked 1, close up, as MapLibre drew it
+    page.evaluate(
+        f"""(() => {{
+          const b = state.areas.find(a => a.properties.ref === {json.dumps(first)})._bbox;
+          map.fitBounds([[b[0], b[1]], [b[2], b[3]]], {{maxZoom: 13, padding: 80, duration: 0}});
+        }})()"""
+    )
+    page.evaluate(WAIT_IDLE)
+    ranked_first = [d for d in page.evaluate(drawn_colours) if d["ref"] == first]
+    assert ranked_first and all(d["rank"] == 1 for d in ranked_first)
+    assert all(d["colour"] == pytest.approx(rgb(strong)) for d in ranked_first)
+    # the legend is the rank scale of this ranking
+    legend = page.inner_text("#legend")
+    assert str(n) in page.inner_text("#rank-scale") and ranking["id"] in legend
+    assert ranking["as_of"] in page.inner_text("#legend-ranking")
+    # the choice is remembered
+    page.reload()
+    page.wait_for_function("state.colourBy === 'rank'", timeout=60_000)
+    assert page.input_value("#colour-by") == "rank"
+    assert page.errors == []
+    # the public map offers no such choice
+    open_map(page, served["url"] + "/public")
+    assert page.locator("#colour-by").count() == 0
+    assert page.evaluate("map.getPaintProperty('hazard-fill', 'fill-color')[0]") == "match"
+    assert page.errors == []

@@ -11,6 +11,11 @@ const STATUS_COLOURS = {
   suspected: "#f28e2b", confirmed: "#d62728", in_progress: "#9467bd", cancelled: "#9e9e9e",
   reduced: "#4e9fd1", cleared: "#2ca02c", released: "#98df8a",
 };
+// By priority rank: strong for rank 1 (first to clear), pale for the last of the latest saved
+// ranking, through an orange halfway (YlOrRd); an area the ranking leaves out is grey.
+const RANK_COLOURS = ["#b10026", "#fd8d3c", "#ffeda0"];
+const UNRANKED_COLOUR = "#a6a6a6";
+const COLOUR_KEY = "landrelease.colour"; // "status" or "rank", remembered as the language is
 const HAZARD_TYPES = ["SHA", "CHA"];
 const CONTAMINATION = ["ap_mine", "av_mine", "cmr", "uxo", "axo", "ied"];
 const UKRAINE = [[22.0, 44.2], [40.3, 52.4]];
@@ -25,6 +30,9 @@ const state = {
   areasKey: "", // what the centres source was last given (a new setData only when it changes)
   settlements: [],
   selected: null,
+  colourBy: "status", // or "rank", once the tiles carry ranks and the ranking is read
+  ranking: null, // the latest saved ranking: {id, areas, as_of, created_at, created_by}
+  rankingAsked: false,
 };
 
 /** Returns the element of `id`. */
@@ -46,6 +54,11 @@ function el(tag, attrs, ...children) {
 
 /** Returns a value from the registry as a span the page never translates. */
 const raw = (v) => el("span", { translate: "no" }, v === null || v === undefined ? "–" : String(v));
+
+/** Returns the string `key` as nodes: its text, and each {name} of `vars` as a raw value. */
+function tNodes(key, vars) {
+  return t(key).split(/\{(\w+)\}/).map((part, i) => (i % 2 ? raw(vars[part]) : part)).filter((n) => n !== "");
+}
 
 /** Returns the JSON of a GET, or null on 401 (the public); throws on other errors. */
 async function getJSON(url) {
@@ -173,7 +186,7 @@ function areasOfTiles(map, filter) {
  * scales, where an area is smaller than a pixel), then writes the list. */
 function refreshAreas(map) {
   state.areas = areasOfTiles(map, null);
-  const key = state.areas.map((a) => `${a.properties.ref}:${a.properties.status}:${a._centre}`).join("|");
+  const key = state.areas.map((a) => `${a.properties.ref}:${a.properties.status}:${a.properties.rank}:${a._centre}`).join("|");
   if (key !== state.areasKey) {
     state.areasKey = key;
     map.getSource("hazard-centres").setData({
@@ -183,7 +196,71 @@ function refreshAreas(map) {
       })),
     });
   }
+  // the tiles carry ranks (signed in, a ranking saved): read the ranking, offer colouring by it
+  if (state.user && !state.publicOnly && !state.rankingAsked
+    && state.areas.some((a) => typeof a.properties.rank === "number")) loadRanking(map);
   renderList(map);
+}
+
+// -- colouring: by status or by priority rank ---------------------------------------------------
+
+/** Returns the [rank, colour] stops of the rank scale of a ranking of `n` areas, ranks ascending. */
+function rankStops(n) {
+  if (n < 2) return [[1, RANK_COLOURS[0]]];
+  return [[1, RANK_COLOURS[0]], [(1 + n) / 2, RANK_COLOURS[1]], [n, RANK_COLOURS[2]]];
+}
+
+/** Returns the MapLibre colour expression of the area layers: by status, or by rank (an
+ * `interpolate` on the tiles' `rank`, grey where an area has none). */
+function colourExpression() {
+  if (state.colourBy === "rank" && state.ranking) {
+    return ["case", ["==", ["typeof", ["get", "rank"]], "number"],
+      ["interpolate", ["linear"], ["get", "rank"], ...rankStops(state.ranking.areas).flat()],
+      UNRANKED_COLOUR];
+  }
+  return ["match", ["get", "status"], ...STATUSES.flatMap((s) => [s, STATUS_COLOURS[s]]), "#555"];
+}
+
+/** Returns the colour the map gives an area (for the list): as MapLibre interpolates a
+ * colour, linearly in RGB between the stops. */
+function areaColour(p) {
+  if (!(state.colourBy === "rank" && state.ranking)) return STATUS_COLOURS[p.status] || "#555";
+  if (typeof p.rank !== "number") return UNRANKED_COLOUR;
+  const stops = rankStops(state.ranking.areas);
+  const k = stops.findIndex(([r]) => p.rank <= r);
+  if (k <= 0) return stops[k === 0 ? 0 : stops.length - 1][1];
+  const [[r0, c0], [r1, c1]] = [stops[k - 1], stops[k]];
+  const f = (p.rank - r0) / (r1 - r0);
+  const rgb = (c) => [1, 3, 5].map((i) => parseInt(c.slice(i, i + 2), 16));
+  const [a, b] = [rgb(c0), rgb(c1)];
+  return `rgb(${a.map((v, i) => Math.round(v + f * (b[i] - v))).join(",")})`;
+}
+
+/** Colours the area layers as chosen, then writes the legend and the list again. */
+function applyColours(map) {
+  const colour = colourExpression();
+  map.setPaintProperty("hazard-fill", "fill-color", colour);
+  map.setPaintProperty("hazard-line", "line-color", colour);
+  map.setPaintProperty("hazard-centres", "circle-color", colour);
+  renderLegend();
+  renderList(map);
+}
+
+/** Reads the latest saved ranking (its id, dates and number of areas), then shows the choice
+ * of colouring and applies the one chosen before. Asked once, when the tiles first carry ranks,
+ * so that a registry with no saved ranking is not asked for one. */
+async function loadRanking(map) {
+  state.rankingAsked = true;
+  const doc = await getJSON("/api/priority?limit=1").catch(() => null);
+  if (!doc || !$("colour-by")) return;
+  const { id, areas, as_of, created_at, created_by } = doc;
+  state.ranking = { id, areas, as_of, created_at, created_by };
+  $("colour-by-label").hidden = false;
+  if (localStorage.getItem(COLOUR_KEY) === "rank") {
+    state.colourBy = "rank";
+    $("colour-by").value = "rank";
+    applyColours(map);
+  }
 }
 
 /** Applies the filters to the area layers, then lists the areas that pass them. */
@@ -214,7 +291,7 @@ function renderList(map) {
   list.replaceChildren(...inView.slice(0, LIST_LIMIT).map((a) => {
     const p = a.properties;
     return el("li", { "data-ref": p.ref, tabindex: "0", onclick: () => openArea(map, p.ref) },
-      el("span", { class: "swatch", style: `background:${STATUS_COLOURS[p.status] || "#555"}` }),
+      el("span", { class: "swatch", style: `background:${areaColour(p)}` }),
       el("b", { translate: "no" }, p.ref), " ",
       el("span", {}, code("status", p.status)), " ",
       el("span", { translate: "no" }, `${(p._area_m2 / 10000).toFixed(1)}`), " ",
@@ -538,7 +615,7 @@ async function search(map, text) {
 /** Returns the map style: sea, countries, Ukraine, hazard areas and points. */
 function mapStyle() {
   const empty = { type: "geojson", data: { type: "FeatureCollection", features: [] } };
-  const colour = ["match", ["get", "status"], ...STATUSES.flatMap((s) => [s, STATUS_COLOURS[s]]), "#555"];
+  const colour = colourExpression();
   return {
     version: 8,
     sources: {
@@ -584,9 +661,31 @@ function renderControls() {
     sel.replaceChildren(el("option", { value: "" }, t("filter.any")), ...codes.map((c) => el("option", { value: c }, code(field, c))));
     sel.value = was;
   }
+  renderLegend();
+}
+
+/** Writes the legend: the colours of the statuses, or the rank scale of the latest saved
+ * ranking (1 ... N, its id and date); then the points and settlements. */
+function renderLegend() {
   const legend = $("legend");
-  legend.replaceChildren(...STATUSES.map((s) => el("li", {},
-    el("span", { class: "swatch", style: `background:${STATUS_COLOURS[s]}` }), code("status", s))));
+  const r = state.ranking;
+  if (state.colourBy === "rank" && r) {
+    const stops = rankStops(r.areas);
+    const at = (k) => (r.areas > 1 ? (100 * (k - 1)) / (r.areas - 1) : 0).toFixed(1);
+    const ramp = stops.length > 1
+      ? `linear-gradient(to right, ${stops.map(([k, c]) => `${c} ${at(k)}%`).join(", ")})` : stops[0][1];
+    legend.replaceChildren(
+      el("li", { id: "rank-scale" }, el("span", {}, t("legend.rank")),
+        el("span", { class: "ramp", style: `background:${ramp}` }),
+        el("span", { class: "ramp-ends" },
+          el("span", {}, raw(1), " ", t("legend.rank.first")), raw(r.areas))),
+      el("li", {}, el("span", { class: "swatch", style: `background:${UNRANKED_COLOUR}` }), t("legend.rank.none")),
+      el("li", { id: "legend-ranking", class: "note" }, ...tNodes("legend.ranking", { id: r.id, date: r.as_of }),
+        el("br"), ...tNodes("legend.ranking.saved", { date: String(r.created_at).slice(0, 10), who: r.created_by })));
+  } else {
+    legend.replaceChildren(...STATUSES.map((s) => el("li", {},
+      el("span", { class: "swatch", style: `background:${STATUS_COLOURS[s]}` }), code("status", s))));
+  }
   if (state.user) {
     legend.append(el("li", {}, el("span", { class: "dot item" }), t("legend.items")),
       el("li", {}, el("span", { class: "dot accident" }), t("legend.accidents")));
@@ -646,6 +745,13 @@ async function start(options) {
   }
   for (const id of ["filter-status", "filter-type", "filter-contamination", "filter-from", "filter-to", "sort"]) {
     $(id).addEventListener("change", () => redraw(map));
+  }
+  if ($("colour-by")) {
+    $("colour-by").addEventListener("change", () => {
+      state.colourBy = $("colour-by").value === "rank" ? "rank" : "status";
+      localStorage.setItem(COLOUR_KEY, state.colourBy);
+      applyColours(map);
+    });
   }
   $("search").addEventListener("submit", (ev) => { ev.preventDefault(); search(map, $("search-text").value); });
   $("details-close").addEventListener("click", () => {
