@@ -365,17 +365,23 @@ def _event_arrays(
         _check_row(ev, int(i), known)
     profiles = [known[pid] for pid in used]
     finds_used = np.zeros(len(refs), dtype=bool)
-    # Finds are accounted only where an area has items: a handful of areas, one by one.
-    found_in = sorted({a for a in items["area_ref"] if a in area_of})
-    for ref in found_in:
+    order = np.argsort(area, kind="stable")  # the events grouped by area, in row order
+    bounds = np.searchsorted(area[order], np.arange(len(refs) + 1))
+    # Finds are accounted only where an area has items, one area at a time, each given its
+    # own events and items (grouped once: a scan per area would cost areas x rows).
+    item_rows: dict[str, list[int]] = {}
+    for j, a in enumerate(items["area_ref"]):
+        if a in area_of:
+            item_rows.setdefault(a, []).append(j)
+    for ref in sorted(item_rows):
         k = area_of[ref]
-        mine = np.flatnonzero(area == k)
-        updated = _finds_update(ev, mine, items, ref, known)
+        mine = order[bounds[k] : bounds[k + 1]]
+        own = {c: [v[j] for j in item_rows[ref]] for c, v in items.items()}
+        updated = _finds_update(ev, mine, own, ref, known)
         for pid, new in updated.items():
             profiles.append(new)
             profile[mine[profile[mine] == index[pid]]] = len(profiles) - 1
             finds_used[k] = True
-    order = np.argsort(area, kind="stable")
     arrays = EventArrays(
         area=area[order],
         profile=profile[order],

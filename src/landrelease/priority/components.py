@@ -23,7 +23,6 @@ from landrelease.priority.measure import (
     Segments,
     overlaps,
     points_in_bands,
-    points_near,
     project,
     project_points,
     segments_inside,
@@ -76,22 +75,6 @@ class Features:
             self.value,
             self.group,
         )
-
-    def pairs(self, areas: AreaShapes, distance: float) -> tuple[np.ndarray, ...]:
-        """Return (area, row, metres) for every feature within `distance` of an area (0 where
-        they meet), sorted by area then row."""
-        a1, p, d1 = points_near(areas, self.x, self.y, distance)
-        if len(self.shapes):
-            a2, s, d2 = shapes_near(areas, self.shapes, distance)
-        else:
-            a2, s, d2 = _EMPTY_I, _EMPTY_I, _EMPTY_F
-        a = np.concatenate([a1, a2])
-        row = np.concatenate([self.point_row[p], self.shape_row[s]])
-        d = np.concatenate([d1, d2])
-        if len(a2):
-            order = np.lexsort((row, a))
-            a, row, d = a[order], row[order], d[order]
-        return a, row, d
 
     def banded(self, areas: AreaShapes, bands: np.ndarray) -> tuple[np.ndarray, ...]:
         """Return (area, row, band) for every feature within the last distance band of an
@@ -176,8 +159,11 @@ def _coded(values: np.ndarray, names: tuple[str, ...], absent: int | None = None
     is "unlisted") for a value not among them."""
     import pandas as pd  # a hashed lookup; loaded only when a ranking is computed
 
-    found = pd.Index(names).get_indexer(pd.Index(np.asarray(values, dtype=object)))
-    return np.where(found >= 0, found, len(names) - 1 if absent is None else absent)
+    # The distinct values are few: each row gets its value's code (-1 where missing), and
+    # only the distinct values are looked up among the names (the last entry: missing).
+    codes, distinct = pd.factorize(np.asarray(values, dtype=object))
+    found = np.append(pd.Index(names).get_indexer(distinct), -1)
+    return np.where(found >= 0, found, len(names) - 1 if absent is None else absent)[codes]
 
 
 def prepare(inputs: Inputs, config: PriorityConfig, transformer: Any) -> Prepared:
@@ -305,9 +291,11 @@ def measure(
         if f is None:
             return _nothing()
         key = "radius_m" if component == "accidents" else "buffer_m"
-        a, row, d = f.pairs(areas, float(v[component][key]))
-        if component == "buildings":
-            return Measured(a, f.value[row], (d > 0).astype(np.int64), np.ones(len(a)))
+        distance = float(v[component][key])
+        if component == "buildings":  # two bands: inside (0 m) and near
+            a, row, band = f.banded(areas, np.array([0.0, distance]))
+            return Measured(a, f.value[row], band, np.ones(len(a)))
+        a, row, _ = f.banded(areas, np.array([distance]))
         return Measured(a, f.value[row], f.group[row], np.ones(len(a)))
     if component == "roads":
         r = prepared.roads
