@@ -18,6 +18,7 @@ from landrelease.cli.common import (
     JsonOption,
     actor,
     console,
+    open_registry,
     print_json,
     print_table,
     progress_bar,
@@ -41,12 +42,6 @@ KindOption = Annotated[
     typer.Option("--kind", help=f"Record kind: {'|'.join(KINDS)}.", show_default=True),
 ]
 ReasonOption = Annotated[str | None, typer.Option("--reason", help="Why: kept in the audit trail.")]
-
-
-def _open(db: str | None, *, create: bool = False):  # type: ignore[no-untyped-def]
-    from landrelease.registry import Registry
-
-    return Registry.open(resolve_db(db), create=create)
 
 
 @app.command()
@@ -125,7 +120,7 @@ def import_(
     """Import records from a file in one transaction: all of them, or none."""
     from landrelease.importing import IMPORT_STEPS
 
-    with _open(db) as reg, progress_bar() as bar:
+    with open_registry(db) as reg, progress_bar() as bar:
         task = bar.add_task(f"importing {path.name}", total=len(IMPORT_STEPS))
         done: list[str] = []
 
@@ -183,7 +178,7 @@ def export(
     ] = False,
 ) -> None:
     """Export every record of a kind to a file (its layer named after the kind's table)."""
-    with _open(db) as reg:
+    with open_registry(db) as reg:
         n = reg.export(path, kind, overwrite=overwrite)
     console.print(f"Exported {n} {kind} to {path}", soft_wrap=True)
 
@@ -230,7 +225,7 @@ def hazards_list(
     from landrelease.records_json import STAMP, records_json
 
     box = _parse_bbox(bbox)
-    with _open(db) as reg:
+    with open_registry(db) as reg:
         cols = reg.hazard_columns(
             bbox=box, status=status, columns=[*LIST_COLUMNS, *STAMP], geometry=False
         )
@@ -275,7 +270,7 @@ def hazards_show(
     from landrelease.domain.records import HAZARDS
     from landrelease.records_json import record_json
 
-    with _open(db) as reg:
+    with open_registry(db) as reg:
         data = record_json(HAZARDS, reg.stored_record(HAZARDS.name, ref))
     if json:
         print_json(data)
@@ -312,7 +307,7 @@ def hazards_set_status(
     reason: ReasonOption = None,
 ) -> None:
     """Change an area's land-release status (the lifecycle rules apply)."""
-    with _open(db) as reg:
+    with open_registry(db) as reg:
         area = reg.set_status(ref, status, actor=actor(), reason=reason)
     console.print(f"{area.ref}: status is now [bold]{area.status}[/] (version {area.version})")
 
@@ -324,7 +319,7 @@ def history(
     json: JsonOption = False,
 ) -> None:
     """Show every version of a record: when, who, why and what changed."""
-    with _open(db) as reg:
+    with open_registry(db) as reg:
         rows = reg.history(ref)
     if json:
         print_json(rows)
@@ -363,7 +358,7 @@ def check(
     json: JsonOption = False,
 ) -> None:
     """Check the records changed outside landrelease (QGIS, GDAL, SQL) as an import would."""
-    with _open(db) as reg:
+    with open_registry(db) as reg:
         found = reg.check(fix=fix, actor=actor())
     if json:
         print_json([rc.as_dict() for rc in found])
@@ -406,7 +401,7 @@ def revert(
     reason: ReasonOption = None,
 ) -> None:
     """Restore a record to an earlier version (recorded as a new version)."""
-    with _open(db) as reg:
+    with open_registry(db) as reg:
         rec = reg.revert(ref, to_version, actor=actor(), reason=reason)
     console.print(f"{ref}: restored version {to_version} as version {rec.version}")
 
@@ -437,7 +432,7 @@ def demo(
         return
     from landrelease.cli.serve import serve as run_server
 
-    with _open(path) as reg:
+    with open_registry(path) as reg:
         token = reg.add_user("demo-editor", "editor", actor="synthetic-demo")
     console.print(
         "A synthetic editor to try an edit: sign in at "

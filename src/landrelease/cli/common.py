@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
@@ -16,6 +17,8 @@ from rich.text import Text
 
 if TYPE_CHECKING:
     from rich.progress import Progress
+
+    from landrelease.registry import Registry
 
 console = Console()
 err_console = Console(stderr=True)
@@ -43,6 +46,29 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of 
 
 def resolve_db(db: str | None) -> str:
     return db or default_db()
+
+
+def open_registry(db: str | None, *, create: bool = False) -> Registry:
+    """Return the registry at `--db` (or the default); the model loads only when a command
+    runs, so that `--help` stays quick."""
+    from landrelease.registry import Registry
+
+    return Registry.open(resolve_db(db), create=create)
+
+
+@contextlib.contextmanager
+def as_options(fields: Sequence[str], option_of: Mapping[str, str] | None = None) -> Iterator[None]:
+    """Show a ValidationError of one of `fields` (a use case's arguments) under the command's
+    option: `count_low` as --count-low, or as `option_of` names it."""
+    from landrelease.domain.errors import ValidationError
+
+    try:
+        yield
+    except ValidationError as exc:
+        if exc.field is not None and exc.field in fields:
+            option = (option_of or {}).get(exc.field, "--" + exc.field.replace("_", "-"))
+            raise ValidationError(exc.record, option, exc.message) from None
+        raise
 
 
 def actor() -> str:

@@ -14,10 +14,10 @@ from landrelease.cli.common import (
     actor,
     console,
     err_console,
+    open_registry,
     print_json,
     print_table,
     progress_bar,
-    resolve_db,
 )
 
 app = typer.Typer(
@@ -25,12 +25,6 @@ app = typer.Typer(
     "facilities. Each is a layer of the registry file that QGIS shows.",
     no_args_is_help=True,
 )
-
-
-def _open(db: str | None):  # type: ignore[no-untyped-def]
-    from landrelease.registry import Registry
-
-    return Registry.open(resolve_db(db))
 
 
 @app.command("add")
@@ -59,7 +53,7 @@ def add(
     """Add a reference layer from a file, checked whole: all of it lands, or none."""
     from landrelease.layering import LAYER_STEPS
 
-    with _open(db) as reg, progress_bar() as bar:
+    with open_registry(db) as reg, progress_bar() as bar:
         task = bar.add_task(f"reading {path.name}", total=len(LAYER_STEPS))
         done: list[str] = []
 
@@ -82,7 +76,7 @@ def add(
 @app.command("list")
 def list_(db: DbOption = None, json: JsonOption = False) -> None:
     """List the reference layers: kind, name, features, source, when added and by whom."""
-    with _open(db) as reg:
+    with open_registry(db) as reg:
         rows = reg.layers()
     if json:
         print_json(rows)
@@ -113,7 +107,7 @@ def remove(
     db: DbOption = None,
 ) -> None:
     """Remove a reference layer: its table and every registration of it."""
-    with _open(db) as reg:
+    with open_registry(db) as reg:
         row = reg.remove_layer(name, actor=actor())
     console.print(
         f"Removed {row['kind']} layer {row['name']} ({row['features']:,} feature(s))",

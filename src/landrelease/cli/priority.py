@@ -21,12 +21,13 @@ from landrelease.cli.common import (
     DbOption,
     JsonOption,
     actor,
+    as_options,
     console,
     err_console,
+    open_registry,
     print_json,
     print_table,
     progress_bar,
-    resolve_db,
 )
 from landrelease.domain.errors import ValidationError
 
@@ -42,21 +43,14 @@ SHOWN = 20  # rows `prioritize` prints without --top
 OPTIONS = ("at", "out", "workers", "scheduler")
 
 
-def _open(db: str | None):  # type: ignore[no-untyped-def]
-    from landrelease.registry import Registry
-
-    return Registry.open(resolve_db(db))
-
-
 @contextlib.contextmanager
 def _as_options(fields: Sequence[str], config: Path | None = None) -> Iterator[None]:
     """Show a ValidationError of one of `fields` under its option (`out` as --out), and one
     of the configuration under the file's name."""
     try:
-        yield
+        with as_options(fields):
+            yield
     except ValidationError as exc:
-        if exc.field is not None and exc.field in fields:
-            raise ValidationError(exc.record, "--" + exc.field, exc.message) from None
         if exc.record == "config" and config is not None:
             raise ValidationError(f"--config {config}", exc.field, exc.message) from None
         raise
@@ -149,7 +143,7 @@ def prioritize(
     text = _config_text(config)
     with (
         _as_options(OPTIONS, config),
-        _open(db) as reg,
+        open_registry(db) as reg,
         progress_bar() as bar,
     ):
         task = bar.add_task("ranking", total=None)
@@ -242,7 +236,7 @@ def print_top(priority: dict[str, Any]) -> None:
 @app.command("history")
 def history(db: DbOption = None, json: JsonOption = False) -> None:
     """List the saved rankings: id, when and by whom, the date ranked as of, areas."""
-    with _open(db) as reg:
+    with open_registry(db) as reg:
         rows = reg.rankings()
     if json:
         print_json(rows)
@@ -279,7 +273,7 @@ def explain(
 ) -> None:
     """Explain an area's score in a saved ranking: each component's raw value, unit,
     weight, points and how it was measured."""
-    with _open(db) as reg:
+    with open_registry(db) as reg:
         got = reg.explain_priority(ref, ranking)
     if json:
         print_json(got)

@@ -7,9 +7,8 @@ name a field, shown here as its option (`count_low` as `--count-low`).
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -19,12 +18,13 @@ from landrelease.cli.common import (
     Col,
     DbOption,
     JsonOption,
+    as_options,
     console,
     err_console,
+    open_registry,
     print_json,
     print_table,
     progress_bar,
-    resolve_db,
 )
 from landrelease.domain.errors import ValidationError
 
@@ -51,21 +51,6 @@ PlotOption = Annotated[
 # Fields of the use cases whose option is not "--" + the field with dashes.
 OPTION_OF = {"emplaced_on": "--emplaced"}
 TOP = 20  # areas `residual all` lists on screen
-
-
-def _option(field: str) -> str:
-    return OPTION_OF.get(field, "--" + field.replace("_", "-"))
-
-
-@contextlib.contextmanager
-def _as_options(fields: Sequence[str]) -> Iterator[None]:
-    """Show a ValidationError of one of `fields` (the command's options) under its option."""
-    try:
-        yield
-    except ValidationError as exc:
-        if exc.field is not None and exc.field in fields:
-            raise ValidationError(exc.record, _option(exc.field), exc.message) from None
-        raise
 
 
 def _date(value: str | None, option: str) -> dt.date | None:
@@ -255,7 +240,7 @@ def estimate(
         "draws": draws,
         "seed": seed,
     }
-    with _as_options(ESTIMATE_FIELDS):
+    with as_options(ESTIMATE_FIELDS, OPTION_OF):
         if plot is not None:  # the curve and the estimate from the same draws
             chart = Registry.residual_scenario_timeline(**scenario)
             est = chart.estimate
@@ -286,12 +271,11 @@ def area(
     plot: PlotOption = None,
 ) -> None:
     """Estimate live devices in a hazardous area from its contamination events and finds."""
-    from landrelease.registry import Registry
 
     when = _date(at, "--at")
     with (
-        _as_options(("at", "cleared_share", "threshold", "draws", "seed")),
-        Registry.open(resolve_db(db)) as reg,
+        as_options(("at", "cleared_share", "threshold", "draws", "seed")),
+        open_registry(db) as reg,
     ):
         res = reg.residual_estimate(
             ref, when, cleared_share=cleared_share, threshold=threshold, draws=draws, seed=seed
@@ -354,14 +338,13 @@ def all_areas(
     ] = False,
 ) -> None:
     """Estimate live devices in every hazardous area with contamination events, in one run."""
-    from landrelease.registry import Registry
 
     if as_json and out is not None:
         raise ValidationError("residual", "--out", "give --json or --out, not both")
     when = _date(at, "--at")
     with (
-        _as_options(("at", "threshold", "draws", "seed", "out")),
-        Registry.open(resolve_db(db)) as reg,
+        as_options(("at", "threshold", "draws", "seed", "out")),
+        open_registry(db) as reg,
         progress_bar() as bar,
     ):
         task = bar.add_task("estimating every area", total=None)

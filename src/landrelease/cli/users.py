@@ -12,9 +12,9 @@ from landrelease.cli.common import (
     JsonOption,
     actor,
     console,
+    open_registry,
     print_json,
     print_table,
-    resolve_db,
 )
 
 app = typer.Typer(
@@ -22,12 +22,6 @@ app = typer.Typer(
     "a token.",
     no_args_is_help=True,
 )
-
-
-def _open(db: str | None):  # type: ignore[no-untyped-def]
-    from landrelease.registry import Registry
-
-    return Registry.open(resolve_db(db))
 
 
 @app.command("add")
@@ -39,7 +33,7 @@ def add(
     db: DbOption = None,
 ) -> None:
     """Add a user and print their token, once."""
-    with _open(db) as reg:
+    with open_registry(db) as reg:
         token = reg.add_user(name, role, actor=actor())
     console.print(f"Added user [bold]{name.strip()}[/] ({role.strip().lower()}). Token:")
     # the token alone on its line: whole, for copying or a script's `tail -n 2 | head -n 1`
@@ -54,7 +48,7 @@ def add(
 @app.command("list")
 def list_(db: DbOption = None, json: JsonOption = False) -> None:
     """List the users: name, role, who added them and when, and any revocation."""
-    with _open(db) as reg:
+    with open_registry(db) as reg:
         rows = reg.users()
     if json:
         print_json(rows)
@@ -83,7 +77,7 @@ def revoke(
     db: DbOption = None,
 ) -> None:
     """Revoke a user's token and end their sessions, at once; the user stays listed."""
-    with _open(db) as reg:
+    with open_registry(db) as reg:
         row = reg.revoke_user(name, actor=actor())
     console.print(
         f"Revoked {row['name']} at {row['revoked_at']} (by {row['revoked_by']})",
