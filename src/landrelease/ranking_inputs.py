@@ -34,7 +34,6 @@ if TYPE_CHECKING:
 Progress = Callable[[str, int, int], None]
 
 ID_LENGTH = 16  # hex digits of the SHA-256 kept as a ranking's id
-RESIDUAL_THRESHOLD = 0.01  # the residual model's default: it moves the safe date, not the mean
 
 # The component each kind of reference layer feeds (a missing layer makes it 0).
 LAYER_COMPONENT = {
@@ -179,7 +178,6 @@ def residual_expected(
     try:
         table = reg.residual_estimates(
             as_of,
-            threshold=RESIDUAL_THRESHOLD,
             draws=int(v["draws"]),
             seed=int(v["seed"]),
             progress=lambda done, total: step("residual estimates", done, total),
