@@ -287,23 +287,18 @@ def _save(reg: Registry, ranking: Ranking, state: State, actor: str) -> None:
 
 def check_out(path: Path, *, overwrite: bool) -> None:
     """Raise a ValidationError naming `out` unless a ranking may be written at `path`."""
-    import os
-
-    if path.suffix.lower() not in OUT_SUFFIXES:
-        raise ValidationError(
-            None,
-            "out",
-            f"{path}: write the ranking as {', '.join(OUT_SUFFIXES)} (rank, ref, score, "
-            "the components and each area's outline)",
-        )
-    from landrelease.io import check_writable
+    from landrelease.io import check_output
 
     try:
-        check_writable(path, overwrite=overwrite)
+        check_output(
+            path,
+            suffixes=OUT_SUFFIXES,
+            wrong_suffix=f"write the ranking as {', '.join(OUT_SUFFIXES)} (rank, ref, score, "
+            "the components and each area's outline)",
+            overwrite=overwrite,
+        )
     except InputFileError as exc:
         raise ValidationError(None, "out", str(exc)) from None
-    if not os.access(path.parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
-        raise ValidationError(None, "out", f"{path}: cannot be written here (no permission)")
 
 
 # -- saved rankings ----------------------------------------------------------------------------

@@ -492,23 +492,18 @@ def _dates(days: NDArray[np.float64]) -> list[dt.date | None]:
 
 def check_out(path: Path, *, overwrite: bool) -> None:
     """Raise a ValidationError naming `out` unless a .gpkg or .csv file may be written there."""
-    import os
-
-    if path.suffix.lower() not in OUT_SUFFIXES:
-        raise ValidationError(
-            RECORD,
-            "out",
-            f"{path}: write the table as {' or '.join(OUT_SUFFIXES)} (a GeoPackage layer "
-            f"{OUT_LAYER!r} of the areas' outlines, or a CSV table)",
-        )
-    from landrelease.io import check_writable
+    from landrelease.io import check_output
 
     try:
-        check_writable(path, overwrite=overwrite)
+        check_output(
+            path,
+            suffixes=OUT_SUFFIXES,
+            wrong_suffix=f"write the table as {' or '.join(OUT_SUFFIXES)} (a GeoPackage layer "
+            f"{OUT_LAYER!r} of the areas' outlines, or a CSV table)",
+            overwrite=overwrite,
+        )
     except InputFileError as exc:
         raise ValidationError(RECORD, "out", str(exc)) from None
-    if not os.access(path.parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
-        raise ValidationError(RECORD, "out", f"{path}: cannot be written here (no permission)")
 
 
 def export(

@@ -20,7 +20,12 @@ from pyproj.exceptions import CRSError, ProjError
 
 from landrelease.domain.errors import InputFileError
 from landrelease.io.encodings import checked_encoding
-from landrelease.io.files import check_readable, check_writable, replaced_atomically
+from landrelease.io.files import (
+    check_output,
+    check_readable,
+    check_writable,
+    replaced_atomically,
+)
 from landrelease.io.formats import SUPPORTED_READ, SUPPORTED_WRITE, format_of
 from landrelease.io.frames import (
     REPAIRS,
@@ -36,6 +41,7 @@ __all__ = [
     "SUPPORTED_READ",
     "SUPPORTED_WRITE",
     "Repairs",
+    "check_output",
     "check_writable",
     "dates_of_text",
     "read_features",

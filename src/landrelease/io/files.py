@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from pathlib import Path
 
 from landrelease.domain.errors import InputFileError
@@ -33,6 +33,19 @@ def check_writable(path: Path, *, overwrite: bool) -> None:
         raise InputFileError(f"{path}: folder {path.parent} does not exist; create it first")
     if not overwrite and path.exists():
         raise InputFileError(_exists(path))
+
+
+def check_output(
+    path: Path, *, suffixes: Collection[str], wrong_suffix: str, overwrite: bool
+) -> None:
+    """Return nothing if a file of one of `suffixes` may be written at `path` now (also: the
+    folder and an existing file are writable); raise InputFileError saying why not, with
+    `wrong_suffix` the advice for a name of another type."""
+    if path.suffix.lower() not in suffixes:
+        raise InputFileError(f"{path}: {wrong_suffix}")
+    check_writable(path, overwrite=overwrite)
+    if not os.access(path.parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise InputFileError(f"{path}: cannot be written here (no permission)")
 
 
 def _exists(path: Path) -> str:
