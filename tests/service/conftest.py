@@ -7,10 +7,17 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import shutil
+import socket
+import subprocess
+import sys
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
@@ -65,3 +72,46 @@ def client_for() -> Iterator[ClientFor]:
     yield make
     for client in opened:
         client.__exit__(None, None, None)
+
+
+@contextlib.contextmanager
+def serving_copy(
+    demo_db: Path, folder: Path, *, log_requests: bool
+) -> Iterator[tuple[str, Path, Path]]:
+    """Serve a copy of the demo registry with `landrelease serve` in a process of its own on
+    a free port; yield its URL, the copy's path and the server's log (stderr); stop it after."""
+    path = folder / "demo.gpkg"
+    shutil.copyfile(demo_db, path)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    log = folder / "server.log"
+    env = {**os.environ, "LANDRELEASE_LOG_REQUESTS": "true" if log_requests else "false"}
+    exe = str(Path(sys.executable).with_name("landrelease"))
+    with open(log, "w") as err:
+        proc = subprocess.Popen(
+            [exe, "serve", "--db", str(path), "--port", str(port)],
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+            env=env,
+        )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    try:
+        while True:
+            assert proc.poll() is None, log.read_text()
+            try:
+                if httpx.get(url + "/conformance", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline, "the server did not start"
+            time.sleep(0.2)
+        yield url, path, log
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()

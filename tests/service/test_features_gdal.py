@@ -8,20 +8,14 @@ the driver's own Accept header replaces a GDAL_HTTP_HEADERS one).
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
-import httpx
 import pyogrio
 import pytest
+from tests.service.conftest import serving_copy
 
 RunCli = Any
 
@@ -34,45 +28,14 @@ def served(
     the interpreter of the process they run in): its URL, the registry's path, and the
     requests it logged (to see what GDAL sends)."""
     folder = tmp_path_factory.mktemp("gdal")
-    path = folder / "demo.gpkg"
-    shutil.copyfile(demo_db, path)
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    log = folder / "requests.log"
-    env = {**os.environ, "LANDRELEASE_LOG_REQUESTS": "true"}
-    exe = str(Path(sys.executable).with_name("landrelease"))
-    with open(log, "w") as err:
-        proc = subprocess.Popen(
-            [exe, "serve", "--db", str(path), "--port", str(port)],
-            stdout=subprocess.DEVNULL,
-            stderr=err,
-            env=env,
+    with serving_copy(demo_db, folder, log_requests=True) as (url, path, log):
+        pyogrio.set_gdal_config_options(
+            {"GDAL_HTTP_AUTH": "BEARER", "GDAL_HTTP_BEARER": demo_tokens["viewer"]}
         )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        assert proc.poll() is None, log.read_text()
         try:
-            if httpx.get(url + "/conformance", timeout=2).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        assert time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.2)
-    pyogrio.set_gdal_config_options(
-        {"GDAL_HTTP_AUTH": "BEARER", "GDAL_HTTP_BEARER": demo_tokens["viewer"]}
-    )
-    try:
-        yield {"url": url, "path": path, "log": log}
-    finally:
-        pyogrio.set_gdal_config_options({"GDAL_HTTP_AUTH": None, "GDAL_HTTP_BEARER": None})
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+            yield {"url": url, "path": path, "log": log}
+        finally:
+            pyogrio.set_gdal_config_options({"GDAL_HTTP_AUTH": None, "GDAL_HTTP_BEARER": None})
 
 
 def asked(served: dict[str, Any]) -> list[str]:

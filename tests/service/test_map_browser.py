@@ -8,13 +8,9 @@ with `queryRenderedFeatures()`. The screenshot of the demo map is kept as docs/m
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,6 +18,7 @@ from typing import Any
 import httpx
 import mapbox_vector_tile
 import pytest
+from tests.service.conftest import serving_copy
 
 CHROMIUM = "/usr/bin/chromium"
 if not Path(CHROMIUM).exists():
@@ -78,40 +75,8 @@ def served(
 ) -> Iterator[dict[str, Any]]:
     """A server of a copy of the demo registry in a process of its own: its URL and path."""
     folder = tmp_path_factory.mktemp("browser")
-    path = folder / "demo.gpkg"
-    shutil.copyfile(demo_db, path)
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    exe = str(Path(sys.executable).with_name("landrelease"))
-    log = folder / "server.log"
-    with open(log, "w") as err:
-        proc = subprocess.Popen(
-            [exe, "serve", "--db", str(path), "--port", str(port)],
-            stdout=subprocess.DEVNULL,
-            stderr=err,
-            env={**os.environ, "LANDRELEASE_LOG_REQUESTS": "false"},
-        )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        assert proc.poll() is None, log.read_text()
-        try:
-            if httpx.get(url + "/conformance", timeout=2).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        assert time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.2)
-    try:
+    with serving_copy(demo_db, folder, log_requests=False) as (url, path, _log):
         yield {"url": url, "path": path, "tokens": demo_tokens}
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 @pytest.fixture(scope="module")
