@@ -112,6 +112,9 @@ def test_the_public_gets_generalised_hazards_only(demo_db: Path, client_for: Cli
     public = client_for(demo_db)
     r = public.get(url)
     assert r.status_code == 200 and r.headers["content-type"] == MVT
+    # one URL serves the public and the signed-in: no cache may give one the other's tile
+    assert {"cookie", "authorization"} <= {v.strip().lower() for v in r.headers["vary"].split(",")}
+    assert "Cookie" in public.get("/tiles/hazards.json").headers["vary"]
     feat = _feature(_decode(r.content)["hazards"], area["ref"])
     assert set(feat["properties"]) == set(tiles.PUBLIC_FIELDS)
     assert feat["properties"]["contamination"] == area["contamination"]  # text, "a;b"

@@ -22,6 +22,8 @@ from landrelease.service.problems import Problem
 router = APIRouter(tags=["Vector tiles"])
 
 MVT = "application/vnd.mapbox-vector-tile"
+# what a signed-in user and the public get at one URL differs: caches key on the credentials
+NOT_SHARED = {"Cache-Control": "no-cache", "Vary": "Cookie, Authorization"}
 
 Reg = Annotated[Registry, Depends(access.registry)]
 UserOrPublic = Annotated[User | None, Depends(access.current_user)]
@@ -53,8 +55,9 @@ async def tile(
     body = await run_in_threadpool(
         tiles.tile, reg, collection, z, x, y, public=user is None, grid_m=grid_m
     )
-    # a tile may change with any edit: a client asks again, the server answers from memory
-    return Response(body, media_type=MVT, headers={"Cache-Control": "no-cache"})
+    # a tile may change with any edit: a client asks again, the server answers from memory;
+    # the same URL gives the public view without a sign-in, so no cache may mix the two
+    return Response(body, media_type=MVT, headers=NOT_SHARED)
 
 
 @router.get("/tiles/{collection}.json", summary="The TileJSON of a collection's tiles")
@@ -63,4 +66,4 @@ async def tilejson(request: Request, collection: str, reg: Reg, user: UserOrPubl
     await _check_access(request, collection, user)
     base = str(request.base_url).rstrip("/")
     doc = await run_in_threadpool(tiles.tilejson, reg, collection, base, public=user is None)
-    return JSONResponse(doc)
+    return JSONResponse(doc, headers=NOT_SHARED)
