@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 DB     ?= synthetic-demo.gpkg
 
-.PHONY: demo test bench lint clean install install-dev
+.PHONY: demo test test-postgis bench lint clean install install-dev
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,8 +25,25 @@ install-dev: $(VENV)/.installed-dev
 demo: $(VENV)/.installed
 	$(BIN)/landrelease demo --db $(DB) --serve
 
+# The suite on the GeoPackage file; then again on PostGIS when LANDRELEASE_TEST_PG names a cluster
+# tests may use (a superuser's URL: each test makes and drops databases of its own there).
 test: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest -q
+	@if [ -n "$$LANDRELEASE_TEST_PG" ]; then \
+	    echo "the suite again, on PostGIS (LANDRELEASE_TEST_PG)"; \
+	    $(BIN)/python -m pytest -q --backend postgis; \
+	else \
+	    echo "PostGIS pass skipped: LANDRELEASE_TEST_PG is not set (make test-postgis makes a cluster)"; \
+	fi
+
+# The suite on PostGIS, on a throw-away cluster in a temporary folder (scripts/pg-throwaway:
+# Debian's postgresql and postgresql-15-postgis-3), stopped and removed however the run ends.
+test-postgis: $(VENV)/.installed-dev
+	@dir=$$(mktemp -d); \
+	trap 'scripts/pg-throwaway stop "$$dir"' EXIT; trap 'exit 130' INT TERM; \
+	url=$$(scripts/pg-throwaway start "$$dir") || exit 1; \
+	echo "the suite on PostGIS ($$url)"; \
+	LANDRELEASE_TEST_PG=$$url $(BIN)/python -m pytest -q --backend postgis
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/registry.py
@@ -45,6 +62,13 @@ bench-service: $(VENV)/.installed-dev
 bench-priority: $(VENV)/.installed-dev
 	$(BIN)/python -m pip install --quiet duckdb==1.5.5 duckdb-extension-spatial==1.5.5
 	$(BIN)/python bench/priority.py
+
+# The same registry on SQLite and on PostGIS: import, bbox queries, the items page under wrk and
+# prioritisation (~5-10 min; a throw-away PostGIS cluster as for bench-service, or the server of
+# LANDRELEASE_BENCH_PG; `bench/backends.py --quick` is a smoke run of about 2 minutes).
+.PHONY: bench-backends
+bench-backends: $(VENV)/.installed-dev
+	$(BIN)/python bench/backends.py
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check src tests bench

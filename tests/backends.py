@@ -1,7 +1,7 @@
 """The store backends a test can run on: the GeoPackage file, and PostGIS where a cluster is given.
 
 `LANDRELEASE_TEST_PG` names a throw-away PostgreSQL + PostGIS cluster a test run may use as it
-likes (`scripts/pg-throwaway start` makes one and prints the URL), e.g.
+likes (`scripts/pg-throwaway start DIR` makes one and prints its URL), e.g.
 `postgresql://lr@127.0.0.1:54329/postgres`: its user must be allowed to create databases.
 Each registry a test makes on it is a database of its own, cloned from a template that has the
 PostGIS extension already (creating the extension takes a second; cloning a few milliseconds),
@@ -13,6 +13,7 @@ from __future__ import annotations
 import atexit
 import itertools
 import os
+import shutil
 import threading
 import urllib.parse
 import uuid
@@ -20,6 +21,7 @@ from pathlib import Path
 
 PG_ENV = "LANDRELEASE_TEST_PG"
 TEMPLATE = "landrelease_test_template"
+DROPPERS = 8  # connections dropping this run's databases at its end
 
 _lock = threading.Lock()
 _made: list[str] = []
@@ -91,6 +93,26 @@ def copy_database(url: str, hint: str = "copy") -> str:
     return new_database(hint, template=name)
 
 
+def is_database(location: Path | str) -> bool:
+    """Return whether a registry's location is a PostgreSQL database URL (else a file path)."""
+    return str(location).startswith(("postgresql://", "postgres://"))
+
+
+def copy_registry(source: Path | str, dest: Path) -> Path | str:
+    """Return a copy of the registry at `source` that a test may change.
+
+    A file is copied to `dest` with its -wal and -shm; a database is cloned into a new one
+    (named after `dest`) and its URL returned.
+    """
+    if is_database(source):
+        return copy_database(str(source), dest.stem)
+    for suffix in ("", "-wal", "-shm"):
+        src = Path(f"{source}{suffix}")
+        if src.exists():
+            shutil.copyfile(src, f"{dest}{suffix}")
+    return dest
+
+
 def new_registry_url(tmp_path: Path, backend: str, name: str = "registry") -> str:
     """Return where a new registry of `backend` can be made: a file path, or a database URL."""
     if backend == "sqlite":
@@ -101,22 +123,33 @@ def new_registry_url(tmp_path: Path, backend: str, name: str = "registry") -> st
 
 
 def drop_all() -> None:
-    """Drop every database this run made (connections to them are ended first)."""
+    """Drop every database this run made (connections to them are ended first).
+
+    A DROP DATABASE waits for every session of the cluster to let go of the database's files,
+    up to a second on a cluster others use too; the drops run side by side, sharing the waits.
+    """
     with _lock:
         names, _made[:] = list(_made), []
-    if not names or pg_admin_url() is None:
+    admin = pg_admin_url()
+    if not names or admin is None:
         return
     import psycopg
 
-    admin = pg_admin_url()
-    assert admin is not None
-    try:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            for name in names:
-                conn.execute(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
-                    (name,),
-                )
-                conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-    except psycopg.OperationalError:  # the cluster is gone already: nothing left to drop
-        pass
+    def drop(share: list[str]) -> None:
+        try:
+            with psycopg.connect(admin, autocommit=True) as conn:
+                for name in share:
+                    conn.execute(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
+                        (name,),
+                    )
+                    conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        except psycopg.OperationalError:  # the cluster is gone already: nothing left to drop
+            pass
+
+    # plain threads: an executor takes no work once the interpreter is exiting (atexit)
+    droppers = [threading.Thread(target=drop, args=(names[i::DROPPERS],)) for i in range(DROPPERS)]
+    for t in droppers:
+        t.start()
+    for t in droppers:
+        t.join()

@@ -14,6 +14,8 @@ from typing import Any
 
 import shapely
 
+from backends import is_database
+
 KYIV = (30.5, 50.45)
 KHARKIV = (36.23, 49.99)
 
@@ -78,12 +80,18 @@ def write_geojson(path: Path, records: list[dict[str, Any]], crs: str | None = N
 
 
 def snapshot(db_path: Path | str) -> dict[str, Any]:
-    """Return every table of a SQLite file (rows sorted), its schema and its pragmas.
+    """Return every table of a registry (rows sorted) and its schema: a file or a database.
 
-    Nothing is ignored: record tables, the audit trail, the GeoPackage tables, the R-tree
-    and its shadow tables, settings and counters. Two snapshots are equal only if the
-    registry's content is the same.
+    Nothing is ignored. Of a SQLite file: record tables, the audit trail, the GeoPackage
+    tables, the R-tree and its shadow tables, settings and counters, and its pragmas. Of a
+    PostgreSQL database: every table but PostGIS's own, geometries as EWKB, with the columns,
+    indexes, constraints and triggers. Two snapshots are equal only if the registry's content
+    is the same. (Sequences are left out: PostgreSQL never rolls them back, by design.)
     """
+    if is_database(db_path):
+        return _pg_snapshot(str(db_path))
+    if not Path(db_path).is_file():  # sqlite3 would make an empty file, equal to any other
+        raise FileNotFoundError(db_path)
     conn = sqlite3.connect(str(db_path))
     try:
         out: dict[str, Any] = {
@@ -108,17 +116,118 @@ def snapshot(db_path: Path | str) -> dict[str, Any]:
         conn.close()
 
 
+# The tables of a database that are ours: not the system's, nor an extension's (PostGIS's
+# spatial_ref_sys), by schema and name.
+_PG_TABLES = """
+SELECT n.nspname, c.relname, c.oid
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind IN ('r', 'p')
+  AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'
+  AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = c.oid AND d.deptype = 'e')
+ORDER BY 1, 2
+"""
+_PG_COLUMNS = """
+SELECT a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull,
+       pg_get_expr(d.adbin, d.adrelid)
+FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+WHERE a.attrelid = %s AND a.attnum > 0 AND NOT a.attisdropped
+ORDER BY a.attnum
+"""
+_PG_DEFINITIONS = """
+SELECT 'index', pg_get_indexdef(indexrelid) FROM pg_index WHERE indrelid = %(t)s
+UNION ALL
+SELECT 'constraint ' || conname, pg_get_constraintdef(oid) FROM pg_constraint
+WHERE conrelid = %(t)s
+UNION ALL
+SELECT 'trigger ' || tgname, pg_get_triggerdef(oid) || ' ' || tgenabled::text FROM pg_trigger
+WHERE tgrelid = %(t)s AND NOT tgisinternal
+"""
+
+
+def _pg_snapshot(url: str) -> dict[str, Any]:
+    import psycopg
+    from psycopg import sql
+
+    out: dict[str, Any] = {}
+    with psycopg.connect(url) as conn:
+        conn.read_only = True
+        conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+        for schema, table, oid in conn.execute(_PG_TABLES).fetchall():
+            columns = conn.execute(_PG_COLUMNS, (oid,)).fetchall()
+            name = table if schema == "public" else f"{schema}.{table}"
+            out[f"schema {name}"] = (
+                columns,
+                sorted(conn.execute(_PG_DEFINITIONS, {"t": oid}).fetchall()),
+            )
+            select = sql.SQL(", ").join(
+                sql.SQL("ST_AsEWKB({})").format(sql.Identifier(c))
+                if str(kind).startswith("geometry")
+                else sql.Identifier(c)
+                for c, kind, _null, _default in columns
+            )
+            rows = conn.execute(
+                sql.SQL("SELECT {} FROM {}").format(select, sql.Identifier(schema, table))
+            ).fetchall()
+            out[f"table {name}"] = sorted(rows, key=repr)
+    return out
+
+
 def table_counts(db_path: Path | str) -> dict[str, int]:
     """Return the number of rows of each record table, of all their earlier versions
-    ("history") and of the import batches."""
+    ("history") and of the import batches; of a file or a database."""
     tables = ("hazard_areas", "contamination_events", "activities", "items", "accidents")
+    rows = _row_counts(db_path, [*tables, *(f"{t}_history" for t in tables), "landrelease_batches"])
+    out = {t: rows[t] for t in tables}
+    out["history"] = sum(rows[f"{t}_history"] for t in tables)
+    out["batches"] = rows["landrelease_batches"]
+    return out
+
+
+def query(db_path: Path | str, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Return the rows of an SQL query on a registry, read as another program would read it.
+
+    A file through sqlite3, a database through psycopg (`?` placeholders become `%s`): for
+    plain SQL that both run, to check what the registry stored.
+    """
+    if is_database(db_path):
+        import psycopg
+
+        with psycopg.connect(str(db_path)) as pg:
+            return pg.execute(sql.replace("?", "%s"), params or None).fetchall()
+    if not Path(db_path).is_file():
+        raise FileNotFoundError(db_path)
     conn = sqlite3.connect(str(db_path))
     try:
-        out = {t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in tables}
-        out["history"] = sum(
-            conn.execute(f"SELECT count(*) FROM {t}_history").fetchone()[0] for t in tables
-        )
-        out["batches"] = conn.execute("SELECT count(*) FROM landrelease_batches").fetchone()[0]
-        return out
+        return conn.execute(sql, params).fetchall()
     finally:
         conn.close()
+
+
+def edit_outside(db_path: Path | str, sql: str, params: tuple[Any, ...] = ()) -> None:
+    """Run one SQL statement on a registry as another program (QGIS, any SQL client) would.
+
+    A file through sqlite3 with the GeoPackage functions GDAL gives its SQLite, a database
+    through psycopg (`?` placeholders become `%s`); committed at once, like a saved edit.
+    """
+    if is_database(db_path):
+        import psycopg
+
+        with psycopg.connect(str(db_path), autocommit=True) as pg:
+            pg.execute(sql.replace("?", "%s"), params or None)
+        return
+    from landrelease.store import geopackage as gpkg
+
+    if not Path(db_path).is_file():
+        raise FileNotFoundError(db_path)
+    conn = sqlite3.connect(str(db_path), isolation_level=None)
+    try:
+        gpkg.register_functions(conn)
+        conn.execute(sql, params)
+    finally:
+        conn.close()
+
+
+def _row_counts(db_path: Path | str, tables: list[str]) -> dict[str, int]:
+    """Return the number of rows of each of `tables` (trusted names) of a file or a database."""
+    counts = " UNION ALL ".join(f"SELECT '{t}', count(*) FROM \"{t}\"" for t in tables)
+    return {t: n for t, n in query(db_path, counts)}

@@ -20,6 +20,8 @@ import pytest
 import shapely
 import typer
 
+from backends import new_registry_url
+from conftest import NewRegistry
 from fixtures import KHARKIV, KYIV, bow_tie, hazard, polygon, snapshot, write_geojson
 from landrelease.domain.records import HAZARDS, KINDS
 from landrelease.io import read_features
@@ -65,6 +67,7 @@ def test_every_command_has_help(run_cli: Any, command: list[str]) -> None:
     assert "Usage:" in out
 
 
+@pytest.mark.sqlite_only(reason="the default registry file in the working folder")
 def test_db_defaults_to_the_environment_then_the_working_directory(
     run_cli: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -87,6 +90,7 @@ def test_db_defaults_to_the_environment_then_the_working_directory(
     assert code == 0 and json.loads(out) == []
 
 
+@pytest.mark.sqlite_only(reason="a file that is not a registry")
 def test_init_refuses_a_file_that_is_not_a_registry(run_cli: Any, tmp_path: Path) -> None:
     text = tmp_path / "notes.gpkg"
     text.write_text("not a database")
@@ -96,9 +100,9 @@ def test_init_refuses_a_file_that_is_not_a_registry(run_cli: Any, tmp_path: Path
 
 
 @pytest.fixture(scope="module")
-def listing(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+def listing(backend: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """A read-only registry for listing: 12 areas near Kyiv, 3 near Kharkiv, mixed statuses."""
-    path = tmp_path_factory.mktemp("listing") / "listing.gpkg"
+    path = new_registry_url(tmp_path_factory.mktemp("listing"), backend, "listing")
     with Registry.open(path, create=True) as reg:
         reg.add_records("hazards", [hazard(i) for i in range(12)], actor="t")
         reg.add_records(
@@ -221,6 +225,7 @@ def test_history_json(run_cli: Any, registry_path: Path, refs: dict[str, str]) -
     assert code == 0 and "history of" in out and "confirmed" in out and "tester" in out
 
 
+@pytest.mark.sqlite_only(reason="damages the file behind the registry's back with sqlite3")
 def test_unexpected_errors_exit_1_with_one_line(
     run_cli: Any, registry_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -261,9 +266,9 @@ def test_export_refuses_unknown_kinds_and_extensions(
 
 
 @pytest.fixture(scope="module")
-def source(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def source(backend: str, tmp_path_factory: pytest.TempPathFactory) -> str:
     """A read-only registry with every kind, awkward text, holes, parts and nulls."""
-    path = tmp_path_factory.mktemp("source") / "source.gpkg"
+    path = new_registry_url(tmp_path_factory.mktemp("source"), backend, "source")
     holed = shapely.Polygon(
         polygon(4, size_m=900).exterior.coords,
         [list(polygon(4, size_m=200).exterior.coords)[::-1]],
@@ -403,9 +408,9 @@ def _assert_same(a: pd.DataFrame, b: pd.DataFrame, skip: tuple[str, ...] = ()) -
 
 @pytest.mark.parametrize("ext", ROUND_TRIP_FORMATS)
 def test_export_import_export_is_lossless(
-    run_cli: Any, source: Path, tmp_path: Path, ext: str
+    run_cli: Any, source: Path, tmp_path: Path, new_registry: NewRegistry, ext: str
 ) -> None:
-    target = tmp_path / "copy.gpkg"
+    target = new_registry("copy")
     assert run_cli(["init", "--db", target])[0] == 0
     for kind in KINDS:  # hazards first: the others refer to them
         first, second = tmp_path / f"{kind}-1{ext}", tmp_path / f"{kind}-2{ext}"
@@ -425,7 +430,12 @@ def test_export_import_export_is_lossless(
 
 @pytest.mark.parametrize("ext", ROUND_TRIP_FORMATS)
 def test_statuses_survive_a_round_trip_with_keep_status(
-    run_cli: Any, registry_path: Path, refs: dict[str, str], tmp_path: Path, ext: str
+    run_cli: Any,
+    registry_path: Path,
+    refs: dict[str, str],
+    tmp_path: Path,
+    new_registry: NewRegistry,
+    ext: str,
 ) -> None:
     with Registry.open(registry_path) as reg:
         reg.add_records(
@@ -444,7 +454,7 @@ def test_statuses_survive_a_round_trip_with_keep_status(
         before = reg.hazards()
     out_file = tmp_path / f"h{ext}"
     assert run_cli(["export", out_file, "--db", registry_path])[0] == 0
-    target = tmp_path / "copy.gpkg"
+    target = new_registry("copy")
     run_cli(["init", "--db", target])
     code, out, err = run_cli(["import", out_file, "--db", target])
     assert code == 2 and "cancelled" in err and "--keep-status" in err
@@ -565,5 +575,5 @@ def test_import_json_reports_refs_and_every_warning(
     assert len([w for w in report["warnings"] if "overlaps" in w]) == 24
     with Registry.open(registry_path) as reg:
         assert [reg.hazard(r).name for r in report["refs"]] == [f"strip {i}" for i in range(25)]
-    code, out, err = run_cli(["import", src, "--db", registry_path.parent / "other.gpkg"])
+    code, out, err = run_cli(["import", src, "--db", tmp_path / "other.gpkg"])
     assert code == 2

@@ -30,6 +30,7 @@ class Case:
     words: tuple[str, ...] = ()
     code: int = 2
     env: dict[str, str] = field(default_factory=dict)
+    marks: tuple[pytest.MarkDecorator, ...] = ()
 
 
 def _geojson_text(path: Path, coordinates: str, props: str = '{"name": "x"}') -> Path:
@@ -117,6 +118,7 @@ CASES = [
         "--db names a registry cut short",
         lambda tmp, db, refs: ["hazards", "list", "--db", _cut(db, tmp / "cut.gpkg", 0.5)],
         ("damaged or cut short",),
+        marks=(pytest.mark.sqlite_only(reason="cuts the registry file short"),),
     ),
     Case(
         "a NaN coordinate",
@@ -245,7 +247,7 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+@pytest.mark.parametrize("case", [pytest.param(c, id=c.name, marks=c.marks) for c in CASES])
 def test_bad_input_is_exit_2_with_one_line_and_nothing_changed(
     case: Case,
     registry_path: Path,

@@ -12,7 +12,6 @@ import functools
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 from collections.abc import Iterable
@@ -23,6 +22,7 @@ import pytest
 import shapely
 from rich.cells import cell_len
 
+from backends import copy_registry
 from fixtures import KHARKIV, hazard, polygon, write_geojson
 from landrelease.cli import common
 from landrelease.registry import Registry
@@ -256,8 +256,7 @@ def test_import_prints_each_path_and_warning_on_one_line(
             hazard(82, ref="UA-2024-10003", geometry=polygon(82)),
         ],
     )
-    twin = tmp_path / "twin.gpkg"  # the same registry, to read the report as JSON
-    shutil.copyfile(registry_path, twin)
+    twin = copy_registry(registry_path, tmp_path / "twin.gpkg")  # to read the report as JSON
     report = cli_json(run_cli, ["import", src, "--db", twin, "--keep-status"])
     assert report["warnings"]
     code, out, err = run_cli(["import", src, "--db", registry_path, "--keep-status"])

@@ -29,6 +29,8 @@ from landrelease.store import geopackage as gpkg
 from landrelease.store import gis
 from landrelease.store.sqlite import MIGRATIONS
 
+pytestmark = pytest.mark.sqlite_only(reason="the GeoPackage file as GDAL and QGIS open it")
+
 FIXTURE_0002 = Path(__file__).with_name("data") / "registry-0002.gpkg"
 
 

@@ -13,8 +13,9 @@ import pyogrio
 import pytest
 import shapely
 
+from backends import is_database
 from conftest import ACTOR
-from fixtures import KYIV, hazard, polygon, snapshot, write_geojson
+from fixtures import KYIV, hazard, polygon, query, snapshot, write_geojson
 from landrelease.domain import validate
 from landrelease.domain.errors import ValidationError
 from landrelease.domain.geometry import area_m2
@@ -142,8 +143,13 @@ def test_a_point_that_is_not_a_number_is_refused(
 # -- Z (height) values --------------------------------------------------------------------
 
 
-def _stored_geometries(db: Path, layer: str) -> list[shapely.Geometry]:
-    """Return the geometries of a layer as GDAL reads them from the registry file."""
+def _stored_geometries(db: Path | str, layer: str) -> list[shapely.Geometry]:
+    """Return the geometries of a layer as GDAL reads them from the registry file, or as
+    PostGIS gives them out of a database."""
+    if is_database(db):
+        return list(
+            shapely.from_wkb([g for (g,) in query(db, f"SELECT ST_AsBinary(geom) FROM {layer}")])
+        )
     return list(pyogrio.read_dataframe(db, layer=layer).geometry)
 
 

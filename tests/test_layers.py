@@ -16,7 +16,7 @@ import pyogrio
 import pytest
 import shapely
 
-from conftest import ACTOR, RunCli
+from conftest import ACTOR, NewRegistry, RunCli
 from fixtures import KYIV, bow_tie, snapshot
 from gdal_tools import validate_gpkg
 from landrelease.domain.errors import NotFound, ValidationError
@@ -61,6 +61,7 @@ def rows(path: Path, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, 
 # -- a layer as a GIS sees it ----------------------------------------------------------------
 
 
+@pytest.mark.sqlite_only(reason="the GeoPackage file as GDAL reads it")
 def test_a_layer_is_a_geopackage_layer_that_gdal_reads(
     reg: Registry, registry_path: Path, tmp_path: Path
 ) -> None:
@@ -90,6 +91,7 @@ def test_a_layer_is_a_geopackage_layer_that_gdal_reads(
     ) == [(5,)]
 
 
+@pytest.mark.sqlite_only(reason="the GeoPackage file as GDAL reads it")
 def test_the_registry_with_a_layer_of_each_kind_passes_validate_gpkg(
     reg: Registry, registry_path: Path
 ) -> None:
@@ -167,6 +169,7 @@ def test_the_content_hash_is_stable_and_follows_the_content(reg: Registry, tmp_p
 # -- removing ----------------------------------------------------------------------------------
 
 
+@pytest.mark.sqlite_only(reason="the layer's gpkg_contents row, through sqlite3")
 def test_removing_a_layer_leaves_the_file_as_it_was(
     reg: Registry, registry_path: Path, tmp_path: Path
 ) -> None:
@@ -395,6 +398,7 @@ def test_a_bad_layer_exits_2_naming_the_field(
     assert code == 2 and "no reference layer named 'nothing'" in err
 
 
+@pytest.mark.sqlite_only(reason="an older registry file is upgraded")
 def test_an_older_registry_gets_the_tables_when_opened(tmp_path: Path) -> None:
     import shutil
 
@@ -409,10 +413,10 @@ def test_an_older_registry_gets_the_tables_when_opened(tmp_path: Path) -> None:
 # -- the demo's layers -------------------------------------------------------------------------
 
 
-def test_the_demo_adds_real_settlements_and_synthetic_layers(tmp_path: Path) -> None:
+def test_the_demo_adds_real_settlements_and_synthetic_layers(new_registry: NewRegistry) -> None:
     from landrelease.demo import build_demo
 
-    path = tmp_path / "demo.gpkg"
+    path = new_registry("demo")
     summary = build_demo(path, areas=6)
     assert summary["layers"]["settlements-geonames"] == 5488  # Ukraine's places of 500+
     with Registry.open(path) as reg:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,7 +20,8 @@ import numpy as np
 import pytest
 import shapely
 
-from conftest import ACTOR
+from backends import copy_registry
+from conftest import ACTOR, NewRegistry
 from landrelease.domain.errors import NotFound, ValidationError
 from landrelease.priority import COMPONENTS
 from landrelease.registry import Registry
@@ -75,8 +75,7 @@ def _build(path: Path, refs: dict[str, str]) -> None:
 @pytest.fixture(scope="module")
 def ranked_template(template: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The template with the synthetic layers and accident, built once (never changed)."""
-    path = tmp_path_factory.mktemp("ranked") / "ranked.gpkg"
-    shutil.copyfile(template["path"], path)
+    path = copy_registry(template["path"], tmp_path_factory.mktemp("ranked") / "ranked.gpkg")
     _build(path, {k: template[k] for k in ("kyiv", "kharkiv", "forest")})
     return path
 
@@ -84,9 +83,7 @@ def ranked_template(template: dict[str, Any], tmp_path_factory: pytest.TempPathF
 @pytest.fixture
 def db(ranked_template: Path, tmp_path: Path) -> Path:
     """This test's own copy of the ranked template."""
-    path = tmp_path / "ranked.gpkg"
-    shutil.copyfile(ranked_template, path)
-    return path
+    return copy_registry(ranked_template, tmp_path / "ranked.gpkg")
 
 
 @pytest.fixture
@@ -371,7 +368,7 @@ def test_out_writes_the_fields_and_the_outline(
 
 
 def test_the_demo_prints_its_top_10_with_reasons(
-    run_cli: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    run_cli: Any, new_registry: NewRegistry, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import functools
 
@@ -379,7 +376,7 @@ def test_the_demo_prints_its_top_10_with_reasons(
 
     small = functools.partial(landrelease.demo.build_demo, areas=40)
     monkeypatch.setattr(landrelease.demo, "build_demo", small)
-    path = tmp_path / "demo.gpkg"
+    path = new_registry("demo")
     code, out, err = run_cli(["demo", "--db", path])
     assert code == 0, err
     head = re.search(r"^Priority: ranking ([0-9a-f]{16}) as of \S+ \((\d+) open areas\)", out, re.M)

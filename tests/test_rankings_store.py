@@ -89,6 +89,9 @@ def test_the_same_id_is_saved_once(
     assert snapshot(registry_path) == before
 
 
+@pytest.mark.sqlite_only(
+    reason="the file's triggers, with sqlite3 (PostGIS: test_store_postgis_tables.py)"
+)
 @pytest.mark.parametrize(
     "sql",
     [
@@ -113,6 +116,9 @@ def test_saved_rankings_are_append_only_for_any_client(
     assert snapshot(registry_path) == before
 
 
+@pytest.mark.sqlite_only(
+    reason="the file's triggers, with sqlite3 (PostGIS: test_store_postgis_tables.py)"
+)
 def test_a_failed_save_leaves_nothing(
     reg: Registry, registry_path: Path, refs: dict[str, str]
 ) -> None:
@@ -123,6 +129,9 @@ def test_a_failed_save_leaves_nothing(
     assert snapshot(registry_path) == before
 
 
+@pytest.mark.sqlite_only(
+    reason="the file's triggers, with sqlite3 (PostGIS: test_store_postgis_tables.py)"
+)
 def test_a_new_registry_has_the_tables_and_guards(registry_path: Path) -> None:
     conn = sqlite3.connect(registry_path)
     try:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pytest
 import shapely
 
 from fixtures import polygon
@@ -75,6 +76,7 @@ def test_booleans_codes_and_empty_values(reg: Registry, refs: dict[str, str]) ->
     assert empty == []
 
 
+@pytest.mark.sqlite_only(reason="edits the file with sqlite3 as QGIS does")
 def test_hazards_show_and_list_json_carry_the_change_stamp(
     run_cli: Any, registry_path: Path, refs: dict[str, str]
 ) -> None:
@@ -95,6 +97,9 @@ def test_hazards_show_and_list_json_carry_the_change_stamp(
     assert rows[refs["forest"]]["needs_check"] is False
 
 
+@pytest.mark.sqlite_only(
+    reason="text typed into a date column of the file; PostgreSQL's date type refuses it"
+)
 def test_a_value_typed_outside_landrelease_is_shown_as_stored(
     run_cli: Any, registry_path: Path, refs: dict[str, str]
 ) -> None:

@@ -16,6 +16,10 @@ from landrelease.domain.records import HAZARDS, ITEMS
 from landrelease.registry import Registry
 from landrelease.store import geopackage as gpkg
 
+pytestmark = pytest.mark.sqlite_only(
+    reason="the SQLite store's in-memory box index against the file's R-tree"
+)
+
 
 def _keys(reg: Registry, bbox: tuple[float, ...], *, memory: bool) -> dict[str, Any]:
     with reg.store.unit_of_work() as uow:

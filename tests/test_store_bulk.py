@@ -17,6 +17,10 @@ from fixtures import KYIV, hazard, polygon
 from landrelease.registry import Registry
 from landrelease.store import geopackage as gpkg
 
+pytestmark = pytest.mark.sqlite_only(
+    reason="the file's GeoPackage triggers, feature counts, R-tree and related-tables mapping"
+)
+
 
 def _triggers(path: Path) -> list[tuple[str, str]]:
     conn = sqlite3.connect(path)

@@ -1,8 +1,9 @@
 """The contract of the store, whatever its backend: what the registry may rely on.
 
 Written against the Store protocol alone (`open_store`, units of work and their
-repositories): no SQL, no file. Each test runs once per backend of `BACKENDS`; today the
-GeoPackage file, and a PostGIS store will have to pass the same tests when it is added.
+repositories): no SQL, no file. Each test runs once per backend of `BACKENDS`: the GeoPackage
+file, and PostGIS when a throw-away cluster is given (LANDRELEASE_TEST_PG, see
+tests/backends.py).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import numpy as np
 import pytest
 import shapely
 
+from backends import new_registry_url, pg_admin_url
 from fixtures import KYIV, polygon
 from landrelease.domain.errors import (
     ConflictError,
@@ -40,6 +42,8 @@ class Backend:
 
 
 BACKENDS = [Backend("geopackage", lambda tmp: str(tmp / "contract.gpkg"))]
+if pg_admin_url():
+    BACKENDS.append(Backend("postgis", lambda tmp: new_registry_url(tmp, "postgis", "contract")))
 
 
 @pytest.fixture(params=BACKENDS, ids=lambda b: b.name)

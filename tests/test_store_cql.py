@@ -1,18 +1,21 @@
 """CQL2 filters: parsed by pygeofilter, compiled to parameterised SQL, run by the store.
 
 Runs on the small template registry of tests/conftest.py (three hazard areas: "Kyiv field"
-suspected, "Kharkiv orchard" confirmed, "Kyiv forest"), read only.
+suspected, "Kharkiv orchard" confirmed, "Kyiv forest"), read only: the file, and the same
+registry made in PostGIS when a cluster is given (tests/backends.py), where the filters are
+compiled to PostgreSQL (`cql.compile_postgis`) and run by the database.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 import shapely
 
+from backends import backends, is_database, new_registry_url
+from conftest import _build_template
 from fixtures import KHARKIV, polygon
 from landrelease.domain.errors import ValidationError
 from landrelease.domain.records import HAZARDS, ITEMS
@@ -20,10 +23,19 @@ from landrelease.registry import Registry
 from landrelease.store import cql
 
 
-@pytest.fixture(scope="module")
-def treg(template: dict[str, Any]) -> Iterator[Registry]:
-    """The template registry, opened for reading by this module's tests."""
-    with Registry.open(Path(template["path"])) as r:
+@pytest.fixture(scope="module", params=backends())
+def treg(
+    request: pytest.FixtureRequest,
+    template: dict[str, Any],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Registry]:
+    """The template registry, or its twin on the other backend, opened by this module's tests."""
+    location = template["path"]
+    if is_database(location) != (request.param == "postgis"):
+        location = new_registry_url(tmp_path_factory.mktemp("cql"), request.param, "cql")
+        refs = _build_template(location)
+        assert refs == {k: template[k] for k in ("kyiv", "kharkiv", "forest")}
+    with Registry.open(location) as r:
         yield r
 
 
@@ -42,6 +54,22 @@ def test_example_filter_compiles_to_bound_parameters() -> None:
     compiled = cql.compile_sql(HAZARDS, node)
     assert compiled.sql == "((t.status = ?) AND (t.area_m2 > ?))"
     assert compiled.params == ("confirmed", 10000)
+
+
+def test_the_same_filter_compiles_for_postgis_with_typed_placeholders() -> None:
+    node = cql.parse_filter(
+        "status='confirmed' AND area_m2 > 10000 AND reported_on >= DATE('2024-01-01') "
+        "AND name LIKE 'Ky_v%' AND S_WITHIN(geometry, BBOX(30, 50, 31, 51))"
+    )
+    compiled = cql.compile_postgis(HAZARDS, node)
+    assert compiled.sql == (
+        "(((((t.status = %s::text) AND (t.area_m2 > %s::double precision)) "
+        "AND (t.reported_on >= %s::text)) AND (t.name LIKE %s)) "
+        "AND ST_Within(t.geom, ST_GeomFromWKB(%s, 4326)))"
+    )
+    assert compiled.params[:4] == ("confirmed", 10000, "2024-01-01", "Ky_v%")
+    assert shapely.from_wkb(compiled.params[4]).equals(shapely.box(30, 50, 31, 51))
+    assert compiled.spatial == []  # the database tests the geometries itself
 
 
 def test_values_never_become_sql_text() -> None:

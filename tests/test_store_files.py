@@ -26,6 +26,10 @@ from landrelease.registry import Registry
 from landrelease.store import geopackage as gpkg
 from landrelease.store.sqlite import SCHEMA_HEAD
 
+pytestmark = pytest.mark.sqlite_only(
+    reason="the registry file and its folder: paths, permissions, journal modes"
+)
+
 EXE = str(Path(sys.executable).with_name("landrelease"))
 
 

@@ -19,6 +19,7 @@ import pyogrio
 import pytest
 import shapely
 
+from conftest import NewRegistry
 from fixtures import KHARKIV, KYIV, hazard, polygon, snapshot
 from landrelease.domain.errors import InputFileError, LandreleaseError, NotFound
 from landrelease.registry import Registry
@@ -120,6 +121,7 @@ def _sql(path: Path, query: str) -> list[tuple]:
         conn.close()
 
 
+@pytest.mark.sqlite_only(reason="the GeoPackage file as GDAL reads it")
 def test_gdal_reads_every_layer_without_warnings(full_registry: dict[str, Any]) -> None:
     path = full_registry["path"]
     with warnings.catch_warnings():
@@ -142,6 +144,7 @@ def test_gdal_reads_every_layer_without_warnings(full_registry: dict[str, Any]) 
     assert sum(v for k, v in counts.items() if k.endswith("_history")) == 4
 
 
+@pytest.mark.sqlite_only(reason="the GeoPackage file as GDAL reads it")
 def test_gdal_reads_the_same_values_as_the_registry(full_registry: dict[str, Any]) -> None:
     path = full_registry["path"]
     df = pyogrio.read_dataframe(path, layer="hazard_areas").sort_values("ref")
@@ -153,6 +156,7 @@ def test_gdal_reads_the_same_values_as_the_registry(full_registry: dict[str, Any
     assert shapely.equals_exact(df.geometry.values, ours.geometry.values, tolerance=0).all()
 
 
+@pytest.mark.sqlite_only(reason="the GeoPackage file as GDAL reads it")
 def test_geopackage_pragmas_and_wal(full_registry: dict[str, Any]) -> None:
     path = full_registry["path"]
     assert _sql(path, "PRAGMA application_id")[0][0] == 0x47504B47
@@ -161,6 +165,7 @@ def test_geopackage_pragmas_and_wal(full_registry: dict[str, Any]) -> None:
     assert path.read_bytes()[:16] == b"SQLite format 3\x00"
 
 
+@pytest.mark.sqlite_only(reason="the GeoPackage file as GDAL reads it")
 def test_gpkg_contents_and_geometry_columns(full_registry: dict[str, Any]) -> None:
     path = full_registry["path"]
     contents = {
@@ -196,6 +201,7 @@ def test_gpkg_contents_and_geometry_columns(full_registry: dict[str, Any]) -> No
     assert {e[1] for e in ext} == {"gpkg_rtree_index", "gpkg_schema", "related_tables"}
 
 
+@pytest.mark.sqlite_only(reason="the GeoPackage file as GDAL reads it")
 @pytest.mark.parametrize("table", sorted(FEATURE_TABLES))
 def test_rtree_is_sound_and_matches_every_geometry(
     full_registry: dict[str, Any], table: str
@@ -214,6 +220,7 @@ def test_rtree_is_sound_and_matches_every_geometry(
         assert np.allclose([minx, maxx, miny, maxy], [b[0], b[2], b[1], b[3]], atol=1e-5)
 
 
+@pytest.mark.sqlite_only(reason="the GeoPackage file as GDAL reads it")
 def test_geometry_blobs_carry_a_geopackage_header(full_registry: dict[str, Any]) -> None:
     path = full_registry["path"]
     for table in FEATURE_TABLES:
@@ -223,6 +230,7 @@ def test_geometry_blobs_carry_a_geopackage_header(full_registry: dict[str, Any])
             assert shapely.from_wkb(gpkg.wkb_of(blob)).is_valid
 
 
+@pytest.mark.sqlite_only(reason="the GeoPackage file as GDAL reads it")
 def test_polygons_are_encoded_as_the_multipolygons_the_column_holds() -> None:
     holed = shapely.Polygon(
         [(30, 50), (30.1, 50), (30.1, 50.1), (30, 50.1)],
@@ -248,6 +256,7 @@ def test_polygons_are_encoded_as_the_multipolygons_the_column_holds() -> None:
     assert back[1].geoms[0].equals_exact(holed, tolerance=0)
 
 
+@pytest.mark.sqlite_only(reason="the GeoPackage file as GDAL reads it")
 def test_sql_reads_the_wkb_out_of_any_geopackage_blob() -> None:
     # Envelopes of every size the standard allows: none (points), xy, xyz/xym, xyzm.
     geoms = np.array([shapely.Point(*KYIV), polygon(0), None], dtype=object)
@@ -278,6 +287,7 @@ def _bboxes(full: dict[str, Any]) -> list[tuple[float, float, float, float]]:
     ]
 
 
+@pytest.mark.sqlite_only(reason="the GeoPackage file as GDAL reads it")
 def test_bbox_queries_agree_with_gdal(full_registry: dict[str, Any]) -> None:
     path = full_registry["path"]
     with Registry.open(path) as reg:
@@ -295,6 +305,7 @@ def test_bbox_queries_agree_with_gdal(full_registry: dict[str, Any]) -> None:
         )
 
 
+@pytest.mark.sqlite_only(reason="edits the file with sqlite3 (PostGIS: test_store_postgis.py)")
 def test_history_is_never_changed(reg: Registry, registry_path: Path, refs: dict[str, str]) -> None:
     reg.update_record("hazards", refs["kyiv"], {"notes": "fenced"}, actor="b")
     before = snapshot(registry_path)
@@ -329,8 +340,10 @@ READER = textwrap.dedent(
 )
 
 
-def test_a_reader_in_another_process_while_this_one_writes(registry_path: Path) -> None:
-    stop = registry_path.with_name("stop")
+def test_a_reader_in_another_process_while_this_one_writes(
+    registry_path: Path, tmp_path: Path
+) -> None:
+    stop = tmp_path / "stop"
     proc = subprocess.Popen(
         [sys.executable, "-c", READER, str(registry_path), str(stop)],
         stdout=subprocess.PIPE,
@@ -355,6 +368,7 @@ def test_a_reader_in_another_process_while_this_one_writes(registry_path: Path) 
     assert reads >= 2 and first >= 3 and last == n == 3 + 15
 
 
+@pytest.mark.sqlite_only(reason="files that are not registries, sqlite:/// URLs")
 def test_opening_what_is_not_a_registry(tmp_path: Path) -> None:
     with pytest.raises(NotFound, match="landrelease init"):
         Registry.open(tmp_path / "missing.gpkg")
@@ -372,6 +386,7 @@ def test_opening_what_is_not_a_registry(tmp_path: Path) -> None:
     assert snapshot(other) == before
 
 
+@pytest.mark.sqlite_only(reason="files that are not registries, sqlite:/// URLs")
 def test_database_urls(tmp_path: Path) -> None:
     path = tmp_path / "url.gpkg"
     with Registry.open(f"sqlite:///{path}", create=True) as reg:
@@ -389,14 +404,17 @@ def test_create_on_an_existing_registry_keeps_its_records(registry_path: Path) -
     assert snapshot(registry_path) == before
 
 
-def test_a_ref_stored_meanwhile_is_a_conflict_and_writes_nothing(tmp_path: Path) -> None:
+def test_a_ref_stored_meanwhile_is_a_conflict_and_writes_nothing(
+    new_registry: NewRegistry,
+) -> None:
     # The importer checks refs before its write transaction; if another writer stores the
     # same ref in between, the store's unique index catches it and the batch rolls back.
     from landrelease.domain.errors import ConflictError
     from landrelease.domain.records import HAZARDS
     from landrelease.store import open_store
 
-    store = open_store(tmp_path / "r.gpkg", create=True)
+    path = new_registry("r")
+    store = open_store(path, create=True)
     try:
         cols = {
             "ref": ["UA-2024-00001"],
@@ -409,7 +427,7 @@ def test_a_ref_stored_meanwhile_is_a_conflict_and_writes_nothing(tmp_path: Path)
             uow.records(HAZARDS).add(
                 cols, at="2026-01-01T00:00:00Z", actor="x", reason=None, batch=None
             )
-        before = snapshot(tmp_path / "r.gpkg")
+        before = snapshot(path)
         with pytest.raises(ConflictError, match="added by someone else"):
             with store.unit_of_work(write=True) as uow:
                 uow.records(HAZARDS).add(
@@ -419,6 +437,6 @@ def test_a_ref_stored_meanwhile_is_a_conflict_and_writes_nothing(tmp_path: Path)
                     reason=None,
                     batch=None,
                 )
-        assert snapshot(tmp_path / "r.gpkg") == before
+        assert snapshot(path) == before
     finally:
         store.close()

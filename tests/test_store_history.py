@@ -22,6 +22,10 @@ from fixtures import polygon
 from landrelease.registry import Registry
 from landrelease.store import geopackage as gpkg
 
+pytestmark = pytest.mark.sqlite_only(
+    reason="edits the file with sqlite3 and ogrinfo (PostGIS: test_store_postgis.py)"
+)
+
 OGRINFO = shutil.which("ogrinfo")
 FIXTURE = Path(__file__).parent / "data" / "registry-0002.gpkg"
 

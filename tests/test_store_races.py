@@ -17,7 +17,9 @@ from typing import Any
 
 import pytest
 
-from fixtures import hazard, polygon, write_geojson
+from backends import is_database
+from conftest import NewRegistry
+from fixtures import hazard, polygon, query, write_geojson
 from landrelease.domain.errors import RegistryBusy, ValidationError
 from landrelease.importing import Importer
 from landrelease.registry import Registry
@@ -32,20 +34,21 @@ def _env(**extra: str) -> dict[str, str]:
     return env
 
 
-def _stored_with_geometry(path: Path, geometry_wkb: bytes) -> int:
+def _stored_with_geometry(path: Path | str, geometry_wkb: bytes) -> int:
     import shapely
 
     from landrelease.store import geopackage as gpkg
 
-    conn = sqlite3.connect(path)
-    try:
-        blobs = [r[0] for r in conn.execute("SELECT geom FROM hazard_areas")]
-    finally:
-        conn.close()
+    if is_database(path):
+        stored = shapely.from_wkb(
+            [g for (g,) in query(path, "SELECT ST_AsBinary(geom) FROM hazard_areas")]
+        )
+    else:
+        stored = gpkg.decode([g for (g,) in query(path, "SELECT geom FROM hazard_areas")])
     target = shapely.from_wkb(geometry_wkb)
     return sum(
         bool(shapely.equals(g.geoms[0] if g.geom_type == "MultiPolygon" else g, target))
-        for g in gpkg.decode(blobs)
+        for g in stored
     )
 
 
@@ -77,6 +80,7 @@ def test_a_duplicate_stored_between_the_check_and_the_write_is_refused(
     assert _stored_with_geometry(registry_path, shape.wkb) == 1
 
 
+@pytest.mark.sqlite_only(reason="the file's unique index, through sqlite3")
 def test_the_file_itself_refuses_a_second_current_area_of_one_shape(registry_path: Path) -> None:
     # Whatever program writes the file, the unique geometry key holds.
     from landrelease.store import geopackage as gpkg
@@ -101,8 +105,10 @@ def test_an_edit_to_another_areas_shape_is_refused_naming_it(
     assert reg.hazard(refs["kyiv"]).version == 1
 
 
-def test_two_processes_importing_one_polygon_store_it_once(tmp_path: Path) -> None:
-    db = tmp_path / "race.gpkg"
+def test_two_processes_importing_one_polygon_store_it_once(
+    tmp_path: Path, new_registry: NewRegistry
+) -> None:
+    db = new_registry("race")
     subprocess.run([EXE, "init", "--db", str(db)], check=True, env=_env(), capture_output=True)
     for trial in range(3):
         files = [
@@ -208,6 +214,7 @@ def test_a_writer_finding_the_registry_busy_gets_one_line_naming_the_import(
     assert sqlite_store.busy_timeout_ms() == sqlite_store.BUSY_TIMEOUT_MS == 10_000
 
 
+@pytest.mark.sqlite_only(reason="SQLite's write lock held by another program")
 def test_busy_without_a_note_says_another_program_writes(
     registry_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

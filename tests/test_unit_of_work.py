@@ -96,6 +96,7 @@ def test_a_change_returns_the_record_it_wrote(reg: Registry, refs: dict[str, str
     assert (back.status, back.notes, back.version) == ("suspected", None, 4)
 
 
+@pytest.mark.sqlite_only(reason="the -writer note beside the file (PostGIS: test_store_postgis.py)")
 def test_a_write_holds_the_lock_from_its_start_and_readers_go_on(
     registry_path: Path, refs: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -115,6 +116,7 @@ def test_a_write_holds_the_lock_from_its_start_and_readers_go_on(
         assert second.hazard(refs["kyiv"]).version == 2
 
 
+@pytest.mark.sqlite_only(reason="the file's journal mode")
 def test_a_bulk_write_keeps_the_file_in_wal_mode(registry_path: Path) -> None:
     with Registry.open(registry_path) as reg:
         with reg.store.unit_of_work(write=True, bulk=True) as uow:

@@ -20,6 +20,7 @@ import shapely
 from landrelease.demo_layers import add_reference_layers, shift
 from landrelease.domain.errors import LandreleaseError
 from landrelease.registry import Registry
+from landrelease.store import is_postgis_url
 
 SYNTHETIC = "synthetic demo"
 ACTOR = "synthetic-demo"
@@ -118,20 +119,42 @@ def _profiles_available() -> list[tuple[str, str]]:
     return [p for p in PROFILES if p[0] in known] or [(next(iter(known)), "ap_mine")]
 
 
+def _refuse_a_registry_in(url: str) -> None:
+    """Refuse a database that holds a registry already: the demo is built in an empty one.
+
+    A file of an earlier demo is replaced; a database is not emptied by landrelease (a
+    team's registry may share its server), so its owner drops or empties it."""
+    from landrelease.store.postgis import public_url
+
+    try:
+        found = Registry.open(url)
+    except LandreleaseError:
+        return  # no registry there: the demo is made in it
+    with found as old, old.store.unit_of_work() as uow:
+        demo = uow.settings.get("synthetic_demo") == "true"
+    what = "an earlier demo registry" if demo else "a registry that is not a demo registry"
+    raise LandreleaseError(
+        f"{public_url(url)} holds {what} already; give the demo an empty database"
+    )
+
+
 def build_demo(
     path: str | Path, *, seed: int = 20240501, areas: int = 300, progress: Step | None = None
 ) -> dict[str, Any]:
     """Build the synthetic demo registry at `path` (replacing an earlier demo) and summarise it."""
     step = progress or (lambda _n, _d, _t: None)
-    path = Path(path)
-    if path.exists():
-        with Registry.open(path) as old, old.store.unit_of_work() as uow:
-            if uow.settings.get("synthetic_demo") != "true":
-                raise LandreleaseError(
-                    f"{path} exists and is not a demo registry; choose another --db"
-                )
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{path}{suffix}").unlink(missing_ok=True)
+    if is_postgis_url(path):
+        _refuse_a_registry_in(str(path))
+    else:
+        path = Path(path)
+        if path.exists():
+            with Registry.open(path) as old, old.store.unit_of_work() as uow:
+                if uow.settings.get("synthetic_demo") != "true":
+                    raise LandreleaseError(
+                        f"{path} exists and is not a demo registry; choose another --db"
+                    )
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{path}{suffix}").unlink(missing_ok=True)
     rng = np.random.default_rng(seed)
     places = settlements()
     weights = np.array([WEIGHTS.get(p["admin1code"], 0.3) for p in places], dtype=float)

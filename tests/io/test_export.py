@@ -69,6 +69,9 @@ def test_dates_are_written_as_dates(reg: Registry, tmp_path: Path) -> None:
     assert pq.read_table(tmp_path / "h.parquet").column("reported_on").to_pylist()[0].year == 2024
 
 
+@pytest.mark.sqlite_only(
+    reason="text typed into a date column of the file; PostgreSQL's date type refuses it"
+)
 def test_a_stored_date_that_is_not_a_date_is_exported_as_text(
     registry_path: Path, refs: dict[str, str], tmp_path: Path
 ) -> None:

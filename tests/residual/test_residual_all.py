@@ -16,6 +16,7 @@ from typing import Any
 import pyogrio
 import pytest
 
+from backends import new_registry_url
 from landrelease.demo import build_demo
 from landrelease.registry import Registry
 
@@ -24,9 +25,9 @@ RUN = ["--at", AT, "--seed", "5", "--draws", "300"]
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def demo(backend: str, tmp_path_factory: pytest.TempPathFactory) -> str:
     """A small synthetic demo registry, built once for this module and only read."""
-    path = tmp_path_factory.mktemp("residual-all") / "synthetic-demo.gpkg"
+    path = new_registry_url(tmp_path_factory.mktemp("residual-all"), backend, "synthetic-demo")
     build_demo(path, seed=20240501, areas=40)
     return path
 
@@ -146,13 +147,12 @@ def test_bad_run_options_name_the_option(run_cli: Any, demo: Path, option: str, 
 
 
 def test_a_registry_without_events_says_so_and_gives_an_empty_result(
-    run_cli: Any, empty_reg: Registry, tmp_path: Path
+    run_cli: Any, empty_reg: Registry, empty_path: str
 ) -> None:
-    path = tmp_path / "empty.gpkg"  # the registry of `empty_reg`
-    code, out, err = run_cli(["residual", "all", "--db", path])
+    code, out, err = run_cli(["residual", "all", "--db", empty_path])
     assert code == 0, err
     assert "No hazardous area has contamination events" in out
-    body = _json(run_cli, ["residual", "all", "--db", path, "--json"])
+    body = _json(run_cli, ["residual", "all", "--db", empty_path, "--json"])
     assert body["areas"] == []
 
 

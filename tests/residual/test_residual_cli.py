@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from conftest import NewRegistry
 from landrelease.cli.residual import app
 from landrelease.domain.errors import ValidationError
 
@@ -139,10 +140,10 @@ def test_main_cli_exits_2_with_one_line():
     assert len(lines) == 1 and "threshold" in lines[0]
 
 
-def test_area_end_to_end(tmp_path: Path):
+def test_area_end_to_end(tmp_path: Path, new_registry: NewRegistry):
     registry = pytest.importorskip("landrelease.registry")
     shapely = pytest.importorskip("shapely")
-    db = tmp_path / "reg.gpkg"
+    db = new_registry("reg")
     with registry.Registry.open(db, create=True) as reg:
         (ref,) = reg.add_records(
             "hazards",
@@ -185,11 +186,11 @@ def test_area_end_to_end(tmp_path: Path):
     assert result.exit_code != 0
 
 
-def test_area_shows_what_the_finds_moved(tmp_path: Path):
+def test_area_shows_what_the_finds_moved(new_registry: NewRegistry):
     from fixtures import polygon
     from landrelease.registry import Registry
 
-    db = tmp_path / "reg.gpkg"
+    db = new_registry("reg")
     with Registry.open(db, create=True) as reg:
         (ref,) = reg.add_records(
             "hazards", [{"name": "Orchard", "geometry": polygon(3)}], actor="test"

@@ -172,6 +172,7 @@ def test_a_scenario_and_its_curve_share_the_draws() -> None:
     assert [p.id for p in Registry.residual_profiles()][0] == "ccw-apii-minimum"
 
 
+@pytest.mark.sqlite_only(reason="values typed into the file with sqlite3 as QGIS would")
 @pytest.mark.parametrize(
     ("column", "value", "field"),
     [

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -21,6 +20,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
+import backends
 from landrelease.demo import build_demo
 from landrelease.registry import Registry
 from landrelease.service.app import create_app
@@ -30,26 +30,29 @@ ROLES = ("viewer", "editor", "validator", "admin")
 
 
 @pytest.fixture(scope="session")
-def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A synthetic demo registry with one user of each role (tokens in `demo_tokens`)."""
-    path = tmp_path_factory.mktemp("demo") / "synthetic-demo.gpkg"
+def demo_db(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Path | str:
+    """A synthetic demo registry with one user of each role (tokens in `demo_tokens`): a
+    file, or a database URL on PostGIS."""
+    path: Path | str
+    if backend == "sqlite":
+        path = tmp_path_factory.mktemp("demo") / "synthetic-demo.gpkg"
+    else:
+        path = backends.new_database("demo")
     build_demo(path, seed=20240501)
     return path
 
 
 @pytest.fixture(scope="session")
-def demo_tokens(demo_db: Path) -> dict[str, str]:
+def demo_tokens(demo_db: Path | str) -> dict[str, str]:
     """The bearer token of one user of each role of the demo registry, by role."""
     with Registry.open(demo_db) as reg:
         return {role: reg.add_user(role, role, actor="tests") for role in ROLES}
 
 
 @pytest.fixture
-def demo_copy(demo_db: Path, demo_tokens: dict[str, str], tmp_path: Path) -> Path:
+def demo_copy(demo_db: Path | str, demo_tokens: dict[str, str], tmp_path: Path) -> Path | str:
     """A copy of the demo registry (with its users) that a test may change."""
-    path = tmp_path / demo_db.name
-    shutil.copyfile(demo_db, path)
-    return path
+    return backends.copy_registry(demo_db, tmp_path / "synthetic-demo.gpkg")
 
 
 ClientFor = Callable[..., TestClient]
@@ -60,7 +63,7 @@ def client_for() -> Iterator[ClientFor]:
     """Return client_for(path, token=None, **settings): a client of the real app on `path`."""
     opened: list[TestClient] = []
 
-    def make(path: Path, token: str | None = None, **settings: object) -> TestClient:
+    def make(path: Path | str, token: str | None = None, **settings: object) -> TestClient:
         app = create_app(Settings(db=str(path), log_requests=False, **settings))  # type: ignore[arg-type]
         client = TestClient(app, raise_server_exceptions=False)
         client.__enter__()  # runs the lifespan: the registry opens
@@ -76,12 +79,12 @@ def client_for() -> Iterator[ClientFor]:
 
 @contextlib.contextmanager
 def serving_copy(
-    demo_db: Path, folder: Path, *, log_requests: bool
-) -> Iterator[tuple[str, Path, Path]]:
+    demo_db: Path | str, folder: Path, *, log_requests: bool
+) -> Iterator[tuple[str, Path | str, Path]]:
     """Serve a copy of the demo registry with `landrelease serve` in a process of its own on
-    a free port; yield its URL, the copy's path and the server's log (stderr); stop it after."""
-    path = folder / "demo.gpkg"
-    shutil.copyfile(demo_db, path)
+    a free port; yield its URL, the copy's location (path or database URL) and the server's
+    log (stderr); stop it after."""
+    path = backends.copy_registry(demo_db, folder / "demo.gpkg")
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]

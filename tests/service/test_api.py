@@ -17,6 +17,7 @@ from fastapi.testclient import TestClient
 from shapely import affinity
 from shapely.geometry import shape
 
+from backends import copy_registry
 from fixtures import hazard, polygon, snapshot
 from landrelease.domain.errors import ConflictError, ValidationError
 from landrelease.domain.records import KINDS
@@ -275,7 +276,7 @@ def test_a_bad_geojson_geometry_is_a_422_naming_geometry(
 
 @pytest.mark.parametrize("where", ["swapped", "abroad", "missing"])
 def test_a_geometry_the_registry_refuses_is_its_own_422(
-    editor: TestClient, demo_copy: Path, tmp_path: Path, where: str
+    editor: TestClient, demo_copy: Path, demo_db: Path, tmp_path: Path, where: str
 ) -> None:
     area = polygon(3)
     if where == "swapped":
@@ -286,8 +287,8 @@ def test_a_geometry_the_registry_refuses_is_its_own_422(
     record["geometry"] = None if where == "missing" else geojson(area)
     body = _refused(editor, demo_copy, record)
 
-    other = tmp_path / "other.gpkg"  # the same record, given to the registry itself
-    other.write_bytes(demo_copy.read_bytes())
+    # the same record, given to the registry itself (as it was: the refusal changed nothing)
+    other = copy_registry(demo_db, tmp_path / "other.gpkg")
     with Registry.open(other) as reg, pytest.raises(ValidationError) as exc:
         reg.add_record(
             "hazards", hazard(3, geometry=None if where == "missing" else area), actor="editor"

@@ -6,7 +6,6 @@ Files are written by the tests from synthetic records (`fixtures.hazard`).
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -14,7 +13,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from fixtures import bow_tie, hazard, snapshot, write_geojson
+from backends import copy_registry
+from fixtures import bow_tie, hazard, query, snapshot, write_geojson
 
 PROBLEM = "application/problem+json"
 ClientFor = Callable[..., TestClient]
@@ -39,10 +39,9 @@ def _upload(client: TestClient, path: Path, **form: Any) -> Any:
 
 
 def test_an_import_reports_as_the_cli_does_and_names_the_editor(
-    editor: TestClient, demo_copy: Path, tmp_path: Path, run_cli: Any
+    editor: TestClient, demo_copy: Path, demo_db: Path, tmp_path: Path, run_cli: Any
 ) -> None:
-    cli_copy = tmp_path / "cli.gpkg"
-    cli_copy.write_bytes(demo_copy.read_bytes())  # the same registry, imported into by the CLI
+    cli_copy = copy_registry(demo_db, tmp_path / "cli.gpkg")  # the same, for the CLI to import into
     path = _synthetic_file(
         tmp_path,
         hazard(11, name="synthetic upload a"),
@@ -64,14 +63,10 @@ def test_an_import_reports_as_the_cli_does_and_names_the_editor(
     for ref in report["refs"]:
         (v1,) = editor.get(f"/api/hazards/{ref}/history").json()["versions"]
         assert (v1["actor"], v1["reason"]) == ("editor", "synthetic survey upload")
-    conn = sqlite3.connect(demo_copy)
-    try:
-        batch = conn.execute(
-            "SELECT actor, source, records FROM landrelease_batches ORDER BY rowid DESC LIMIT 1"
-        ).fetchone()
-    finally:
-        conn.close()
-    assert batch == ("editor", "areas.geojson", 2)
+    batch = query(
+        demo_copy, "SELECT actor, source, records FROM landrelease_batches ORDER BY id DESC LIMIT 1"
+    )
+    assert batch == [("editor", "areas.geojson", 2)]
 
 
 def test_a_refused_import_is_a_422_and_nothing_lands(

@@ -10,6 +10,7 @@ import mapbox_vector_tile
 import shapely
 from tests.service.conftest import ClientFor
 
+from conftest import NewRegistry
 from landrelease.priority import COMPONENTS
 from landrelease.registry import Registry
 
@@ -72,8 +73,10 @@ def test_the_public_may_not_read_rankings(demo_db: Path, client_for: ClientFor) 
     assert client.get("/api/priority/UA-2024-00001").status_code == 401
 
 
-def test_no_saved_ranking_is_a_404_problem(tmp_path: Path, client_for: ClientFor) -> None:
-    path = tmp_path / "empty.gpkg"
+def test_no_saved_ranking_is_a_404_problem(
+    new_registry: NewRegistry, client_for: ClientFor
+) -> None:
+    path = new_registry("empty")
     with Registry.open(path, create=True) as reg:
         token = reg.add_user("viewer", "viewer", actor="tests")
     r = client_for(path, token).get("/api/priority")

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -18,9 +17,9 @@ import pytest
 import shapely
 from fastapi.testclient import TestClient
 
+from fixtures import edit_outside
 from landrelease.registry import Registry
 from landrelease.service.features_meta import CONFORMANCE
-from landrelease.store import geopackage as gpkg
 
 GEOJSON = "application/geo+json"
 PUBLIC_PROPERTIES = {"ref", "status", "hazard_type", "contamination", "warning"}
@@ -390,9 +389,7 @@ def test_a_write_shows_in_the_next_page(
     assert after["properties"]["name"] == "renamed by a test"
     assert after["properties"]["version"] == first["properties"]["version"] + 1
     # an edit made outside landrelease (as QGIS makes it) is versioned by the triggers
-    with sqlite3.connect(demo_copy) as conn:
-        gpkg.register_functions(conn)  # what GDAL's GeoPackage driver gives its triggers
-        conn.execute("UPDATE hazard_areas SET name = 'edited in QGIS' WHERE ref = ?", (ref,))
+    edit_outside(demo_copy, "UPDATE hazard_areas SET name = 'edited in QGIS' WHERE ref = ?", (ref,))
     again = client.get(path).json()["features"][0]
     assert again["properties"]["name"] == "edited in QGIS"
     assert again["properties"]["changed_by"] == "external"

@@ -15,7 +15,6 @@ what the next case meets.
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +23,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from backends import copy_registry
 from landrelease.access import Proposal
 from landrelease.domain.roles import Role, User
 from landrelease.registry import Registry
@@ -111,9 +111,7 @@ ENDPOINTS: list[Endpoint] = [
     # the records API
     *_records_api(),
     Endpoint("GET", "/api/hazards/{hazards}/residual", "viewer", params={"draws": "100"}),
-    Endpoint(
-        "GET", "/api/hazards/{hazards}/residual/timeline", "viewer", params={"draws": "100"}
-    ),
+    Endpoint("GET", "/api/hazards/{hazards}/residual/timeline", "viewer", params={"draws": "100"}),
     Endpoint("GET", "/api/residual", "viewer", params={"draws": "100"}),
     Endpoint("GET", "/api/residual/profiles", "viewer"),
     # prioritisation: the saved rankings
@@ -147,8 +145,7 @@ def prepared(
 ) -> tuple[Path, dict[str, str]]:
     """A copy of the demo with a pending proposal and a user to revoke; and what fills the
     paths: a ref of each kind, a suspected area, the proposal's id, the user's name."""
-    path = tmp_path_factory.mktemp("roles") / "synthetic-demo.gpkg"
-    shutil.copyfile(demo_db, path)
+    path = copy_registry(demo_db, tmp_path_factory.mktemp("roles") / "synthetic-demo.gpkg")
     with Registry.open(path) as reg:
         values = {
             kind: str(reg.record_columns(kind, columns=["ref"], geometry=False, limit=1)["ref"][0])
@@ -199,15 +196,19 @@ def _call(client: TestClient, endpoint: Endpoint, values: dict[str, str], db: Pa
 
 
 @pytest.fixture(scope="module")
-def shared(
-    prepared: tuple[Path, dict[str, str]], demo_tokens: dict[str, str]
-) -> Iterator[dict[str, TestClient]]:
+def shared_path(
+    prepared: tuple[Path, dict[str, str]], tmp_path_factory: pytest.TempPathFactory
+) -> Path | str:
+    """A copy of the prepared registry that the reads and the refused writes share."""
+    return copy_registry(prepared[0], tmp_path_factory.mktemp("shared") / "shared.gpkg")
+
+
+@pytest.fixture(scope="module")
+def shared(shared_path: Path | str, demo_tokens: dict[str, str]) -> Iterator[dict[str, TestClient]]:
     """A client of each role and of the public, on one registry that the reads and the
     refused writes share (a refused write changes nothing)."""
-    path = prepared[0].with_name("shared.gpkg")
-    shutil.copyfile(prepared[0], path)
-    with Registry.open(path) as reg:
-        app = create_app(Settings(db=str(path), log_requests=False), registry=reg)
+    with Registry.open(shared_path) as reg:
+        app = create_app(Settings(db=str(shared_path), log_requests=False), registry=reg)
         clients = {}
         for who in WHO:
             client = TestClient(app, raise_server_exceptions=False)
@@ -224,6 +225,7 @@ def test_each_role_meets_the_contract(
     who: str,
     prepared: tuple[Path, dict[str, str]],
     shared: dict[str, TestClient],
+    shared_path: Path | str,
     demo_tokens: dict[str, str],
     client_for: ClientFor,
     tmp_path: Path,
@@ -231,11 +233,10 @@ def test_each_role_meets_the_contract(
     source, values = prepared
     allowed = ORDER[who] >= ORDER[endpoint.least]
     if allowed and endpoint.method != "GET":  # a write that lands: on a copy of its own
-        db = tmp_path / source.name
-        shutil.copyfile(source, db)
+        db = copy_registry(source, tmp_path / "synthetic-demo.gpkg")
         client = client_for(db, None if who == "public" else demo_tokens[who])
     else:
-        db = source.with_name("shared.gpkg")
+        db = shared_path
         client = shared[who]
     r = _call(client, endpoint, values, db)
     got = f"{endpoint.id} as {who}: {r.status_code} {r.text[:300]}"

@@ -13,6 +13,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from conftest import NewRegistry
+
 
 def _free_port() -> int:
     with socket.socket() as s:
@@ -90,7 +92,8 @@ def test_serve_refuses_a_bad_registry_before_listening(tmp_path: Path) -> None:
     assert err.startswith("error: ") and len(err.strip().splitlines()) == 1
 
 
-def test_demo_serve_prints_a_working_editor_token(tmp_path: Path) -> None:
+def test_demo_serve_prints_a_working_editor_token(new_registry: NewRegistry) -> None:
+    path = new_registry("demo")
     port = _free_port()
     proc = subprocess.Popen(
         [
@@ -99,7 +102,7 @@ def test_demo_serve_prints_a_working_editor_token(tmp_path: Path) -> None:
             "landrelease",
             "demo",
             "--db",
-            str(tmp_path / "demo.gpkg"),
+            str(path),
             "--serve",
             "--port",
             str(port),
@@ -125,6 +128,6 @@ def test_demo_serve_prints_a_working_editor_token(tmp_path: Path) -> None:
     # the token works on the registry the demo built: it is an editor's
     from landrelease.registry import Registry
 
-    with Registry.open(tmp_path / "demo.gpkg") as reg:
+    with Registry.open(path) as reg:
         me = reg.user_for_token(token)
     assert me is not None and me.name == "demo-editor" and me.role.label == "editor"

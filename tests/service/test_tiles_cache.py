@@ -4,16 +4,15 @@ file, and the same tile whichever way the records were read. Synthetic demo regi
 from __future__ import annotations
 
 import math
-import sqlite3
 from pathlib import Path
 
 import mapbox_vector_tile
 import pytest
 import shapely
 
+from fixtures import edit_outside
 from landrelease import tiles
 from landrelease.registry import Registry
-from landrelease.store import geopackage as gpkg
 
 Z = 12
 
@@ -40,10 +39,9 @@ def test_an_edit_made_outside_landrelease_shows_in_the_next_tile(demo_copy: Path
         z, x, y = _tile_of_area(reg, ref)
         before = _props(tiles.tile(reg, "hazards", z, x, y, public=False), ref)
         other = "CHA" if before["hazard_type"] == "SHA" else "SHA"
-        conn = sqlite3.connect(demo_copy, isolation_level=None)  # as QGIS edits the file
-        gpkg.register_functions(conn)
-        conn.execute("UPDATE hazard_areas SET hazard_type = ? WHERE ref = ?", (other, ref))
-        conn.close()
+        edit_outside(  # as QGIS edits the registry
+            demo_copy, "UPDATE hazard_areas SET hazard_type = ? WHERE ref = ?", (other, ref)
+        )
         after = _props(tiles.tile(reg, "hazards", z, x, y, public=False), ref)
         assert after["hazard_type"] == other
 

@@ -510,6 +510,15 @@ def _mount_priority() -> None:
 _mount_priority()
 
 
+def _mount_migrate() -> None:
+    from landrelease.cli.migrate import migrate
+
+    app.command()(migrate)
+
+
+_mount_migrate()
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Run the CLI: exit 0 on success, 2 on bad usage or input, 1 on anything unexpected."""
     command = typer.main.get_command(app)

@@ -267,9 +267,7 @@ class Proposals(Protocol):
         """Return the proposals in `state` (None: all), the oldest first."""
         ...
 
-    def decide(
-        self, proposal_id: int, *, state: str, by: str, at: str, reason: str | None
-    ) -> None:
+    def decide(self, proposal_id: int, *, state: str, by: str, at: str, reason: str | None) -> None:
         """Mark a pending proposal approved or rejected; ConflictError if it is decided."""
         ...
 

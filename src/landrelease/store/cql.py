@@ -7,7 +7,9 @@ name is checked against the kind's readable columns (`store.query`), every value
 parameter, and nothing from the request becomes SQL text. A spatial predicate stands in the SQL
 as `t.fid IN (SELECT value FROM json_each(?))`, its parameter a `SpatialTest`: the backend
 replaces it with the ids of the records that pass the test, found by the R-tree first and then
-by the exact predicate (shapely) on those candidates only.
+by the exact predicate (shapely) on those candidates only. `compile_postgis` makes the same
+condition for PostgreSQL + PostGIS, where the database does everything: a spatial predicate is
+a PostGIS function of the record's geometry and the bound literal (WKB in EPSG:4326).
 
 What is supported (the CQL2 conformance classes `CONFORMANCE` names): comparisons (= <> < > <=
 >=) of a property with a literal or another property, AND / OR / NOT, LIKE (case-sensitive,
@@ -190,7 +192,7 @@ class _Compiler:
         from pygeofilter import ast
 
         if isinstance(node, bool):
-            return ("1" if node else "0"), []
+            return (self.TRUE if node else self.FALSE), []
         if isinstance(node, ast.And | ast.Or):
             left, lp = self.condition(node.lhs)
             right, rp = self.condition(node.rhs)
@@ -199,7 +201,7 @@ class _Compiler:
             sub, sp = self.condition(node.sub_node)
             return f"(NOT {sub})", sp
         if isinstance(node, ast.Include):
-            return ("0" if node.not_ else "1"), []
+            return (self.FALSE if node.not_ else self.TRUE), []
         if isinstance(node, ast.Comparison):
             return self.comparison(node)
         if isinstance(node, ast.Like):
@@ -211,7 +213,8 @@ class _Compiler:
             low = self.value(col, node.low)
             high = self.value(col, node.high)
             neg = "NOT " if node.not_ else ""
-            return f"(t.{col} {neg}BETWEEN ? AND ?)", [low, high]
+            mark = self.mark(col)
+            return f"(t.{col} {neg}BETWEEN {mark} AND {mark})", [low, high]
         if isinstance(node, ast.IsNull):
             col = self.column(node.lhs)
             target = "t.geom" if col == GEOMETRY else f"t.{col}"
@@ -230,21 +233,19 @@ class _Compiler:
         if isinstance(lhs, ast.Attribute) and isinstance(rhs, ast.Attribute):
             a = self.column(lhs, scalar=True)
             b = self.column(rhs, scalar=True)
-            return f"(t.{a} {op} t.{b})", []
+            return self.pair(a, op, b), []
         if not isinstance(lhs, ast.Attribute):
             if not isinstance(rhs, ast.Attribute):  # say which side is not a property
                 raise self.unsupported(lhs if isinstance(lhs, ast.Node) else rhs)
             lhs, rhs, op = rhs, lhs, _SWAPPED[op]
         col = self.column(lhs, scalar=True)
-        return f"(t.{col} {op} ?)", [self.value(col, rhs)]
+        return f"(t.{col} {op} {self.mark(col)})", [self.value(col, rhs)]
 
     def like(self, node: Any) -> tuple[str, list[Any]]:
         col = self.column(node.lhs, scalar=True)
         if not isinstance(node.pattern, str):
             raise ValidationError(None, "filter", f"LIKE on {col} needs a text pattern")
-        # GLOB, unlike SQLite's LIKE, is case-sensitive, as CQL2's LIKE is.
-        neg = "NOT " if node.not_ else ""
-        return f"(t.{col} {neg}GLOB ?)", [_glob_of_like(node.pattern)]
+        return self.like_test(col, "NOT " if node.not_ else "", node.pattern)
 
     def in_(self, node: Any) -> tuple[str, list[Any]]:
         col = self.column(node.lhs, scalar=True)
@@ -253,8 +254,8 @@ class _Compiler:
         values = [self.value(col, v) for v in node.sub_nodes]
         neg = "NOT " if node.not_ else ""
         if not values:
-            return ("1" if node.not_ else "0"), []
-        return f"(t.{col} {neg}IN ({','.join('?' * len(values))}))", values
+            return (self.TRUE if node.not_ else self.FALSE), []
+        return f"(t.{col} {neg}IN ({','.join([self.mark(col)] * len(values))}))", values
 
     def spatial(self, node: Any) -> tuple[str, list[Any]]:
         from pygeofilter import ast
@@ -277,11 +278,32 @@ class _Compiler:
             raise ValidationError(
                 None, "filter", f"S_{op} applies to {GEOMETRY!r}, not {lhs.name!r}"
             )
-        geom = _geometry_of(rhs, op)
-        if ours == "disjoint":  # no R-tree for what lies apart: the complement of intersects
+        return self.spatial_test(ours, _geometry_of(rhs, op))
+
+    # -- what SQLite and PostgreSQL write differently ----------------------------------------
+
+    TRUE, FALSE = "1", "0"
+
+    def mark(self, col: str) -> str:
+        """Return the placeholder of a value compared with column `col`."""
+        return "?"
+
+    def pair(self, a: str, op: str, b: str) -> str:
+        """Return the comparison of two columns."""
+        return f"(t.{a} {op} t.{b})"
+
+    def like_test(self, col: str, neg: str, pattern: str) -> tuple[str, list[Any]]:
+        """Return the condition that column `col` matches (or with `neg`, does not match) a
+        CQL2 LIKE pattern, case-sensitive."""
+        # GLOB, unlike SQLite's LIKE, is case-sensitive, as CQL2's LIKE is.
+        return f"(t.{col} {neg}GLOB ?)", [_glob_of_like(pattern)]
+
+    def spatial_test(self, op: str, geom: Any) -> tuple[str, list[Any]]:
+        """Return the condition that the geometry passes `op` with literal `geom`."""
+        if op == "disjoint":  # no R-tree for what lies apart: the complement of intersects
             test = SpatialTest("intersects", geom)
             return "(t.geom IS NOT NULL AND t.fid NOT IN (SELECT value FROM json_each(?)))", [test]
-        return "(t.fid IN (SELECT value FROM json_each(?)))", [SpatialTest(ours, geom)]
+        return "(t.fid IN (SELECT value FROM json_each(?)))", [SpatialTest(op, geom)]
 
     # -- names and values ------------------------------------------------------------------
 
@@ -311,7 +333,7 @@ class _Compiler:
         if isinstance(value, bool):
             if kind != "bool":
                 raise self.wrong_type(col, kind, value)
-            return int(value)
+            return self.boolean(value)
         if isinstance(value, _NUMBER):
             if kind not in ("int", "float"):
                 raise self.wrong_type(col, kind, value)
@@ -334,6 +356,10 @@ class _Compiler:
                 raise self.wrong_type(col, kind, value)
             return value
         raise self.unsupported(value)
+
+    def boolean(self, value: bool) -> Any:
+        """Return a true-or-false literal as bound (SQLite has no booleans: 1 or 0)."""
+        return int(value)
 
     def _field_kind(self, col: str) -> str:
         if col in STAMP_COLUMNS:
@@ -358,6 +384,57 @@ class _Compiler:
             f"{text} is not supported here; use comparisons, AND/OR/NOT, LIKE, IN, BETWEEN, "
             "IS NULL and S_INTERSECTS (or another S_ function) with a geometry literal",
         )
+
+
+class _PostgisCompiler(_Compiler):
+    """Writes the SQL of PostgreSQL + PostGIS: `%s` placeholders cast to the column's type,
+    LIKE (case-sensitive there, with CQL2's wildcards and escape), and the spatial predicates
+    as PostGIS functions of the literal (WKB in EPSG:4326), which use the GiST index."""
+
+    TRUE, FALSE = "TRUE", "FALSE"
+
+    def mark(self, col: str) -> str:
+        from landrelease.store.postgis_schema import column_type
+
+        return f"%s::{column_type(self.kind, col)}"
+
+    def pair(self, a: str, op: str, b: str) -> str:
+        from landrelease.store.postgis_schema import column_type
+
+        numbers = ("bigint", "double precision")
+        ta, tb = column_type(self.kind, a), column_type(self.kind, b)
+        if ta == tb or (ta in numbers and tb in numbers):
+            return super().pair(a, op, b)
+        return f"({self._text(a)} {op} {self._text(b)})"  # as SQLite compares them: as text
+
+    def like_test(self, col: str, neg: str, pattern: str) -> tuple[str, list[Any]]:
+        return f"({self._text(col)} {neg}LIKE %s)", [pattern]
+
+    def spatial_test(self, op: str, geom: Any) -> tuple[str, list[Any]]:
+        literal = "ST_GeomFromWKB(%s, 4326)"
+        wkb = shapely.to_wkb(geom)
+        if op == "disjoint":
+            return f"(t.geom IS NOT NULL AND NOT ST_Intersects(t.geom, {literal}))", [wkb]
+        return f"ST_{op.capitalize()}(t.geom, {literal})", [wkb]
+
+    def boolean(self, value: bool) -> Any:
+        return value
+
+    def _text(self, col: str) -> str:
+        from landrelease.store.postgis_schema import column_type
+
+        return f"t.{col}" if column_type(self.kind, col) == "text" else f"t.{col}::text"
+
+
+def compile_postgis(
+    kind: RecordKind, node: Any, *, names: Collection[str] | None = None
+) -> Compiled:
+    """Return the PostgreSQL condition of a filter on records of `kind`, as `compile_sql`
+    checks it: `%s` placeholders, and every spatial predicate a PostGIS function of a bound
+    WKB literal (no `SpatialTest` to bind: the database does it all)."""
+    allowed = set(names) if names is not None else _filterable(kind)
+    sql, params = _PostgisCompiler(kind, allowed).condition(node)
+    return Compiled(sql, tuple(params))
 
 
 def _geometry_of(value: Any, op: str) -> Any:
@@ -444,6 +521,7 @@ __all__ = [
     "Compiled",
     "SpatialTest",
     "bind",
+    "compile_postgis",
     "compile_sql",
     "parse_filter",
     "property_names",

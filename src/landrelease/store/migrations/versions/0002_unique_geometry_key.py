@@ -8,11 +8,15 @@ An earlier registry may already hold two current areas of one geometry (an edit 
 them): the later ones keep their geometry but lose the key (a derived column, not part of any
 record's state), so the index can be built; an import of that shape is still refused.
 
+On PostgreSQL the unique index is made with the table (0001).
+
 Revision ID: 0002
 Revises: 0001
 """
 
 from alembic import op
+
+from landrelease.store import postgis_schema
 
 revision = "0002"
 down_revision = "0001"
@@ -22,6 +26,9 @@ depends_on = None
 
 def upgrade() -> None:
     bind = op.get_bind()
+    if bind.dialect.name == "postgresql":
+        postgis_schema.upgrade(bind.exec_driver_sql, revision)
+        return
     bind.exec_driver_sql(
         "UPDATE hazard_areas SET geom_key = NULL WHERE geom_key IS NOT NULL AND fid NOT IN "
         "(SELECT min(fid) FROM hazard_areas WHERE geom_key IS NOT NULL GROUP BY geom_key)"

@@ -10,13 +10,16 @@ The relation triggers name two tables, and SQLite refuses to rename a table whil
 names a missing one: 0004 drops and renames every record table, so they are left to the
 `gis.apply` that a migration rebuilding tables runs last (0004 does).
 
+On PostgreSQL nothing of this is needed: QGIS and GDAL read a PostGIS table's geometry
+type, extent and count from the database itself.
+
 Revision ID: 0003
 Revises: 0002
 """
 
 from alembic import op
 
-from landrelease.store import gis
+from landrelease.store import gis, postgis_schema
 
 revision = "0003"
 down_revision = "0002"
@@ -30,7 +33,11 @@ CODE_LISTS_DIGEST = "271b789849cd1ee9"
 
 
 def upgrade() -> None:
-    gis.apply(op.get_bind().exec_driver_sql, keep_relations=False)
+    bind = op.get_bind()
+    if bind.dialect.name == "postgresql":
+        postgis_schema.upgrade(bind.exec_driver_sql, revision)
+        return
+    gis.apply(bind.exec_driver_sql, keep_relations=False)
 
 
 def downgrade() -> None:

@@ -6,13 +6,16 @@ table of its earlier versions (a GeoPackage layer) and the triggers of `store/hi
 Each audit trail entry becomes the current row's stamp or a history row; import batches become
 `landrelease_batches` rows. No version is lost.
 
+On PostgreSQL: the import batches, the history tables and the plpgsql triggers of
+`store/postgis_schema.py` (there is no audit trail to convert).
+
 Revision ID: 0004
 Revises: 0003
 """
 
 from alembic import op
 
-from landrelease.store import gis, history
+from landrelease.store import gis, history, postgis_schema
 
 revision = "0004"
 down_revision = "0003"
@@ -22,6 +25,9 @@ depends_on = None
 
 def upgrade() -> None:
     bind = op.get_bind()
+    if bind.dialect.name == "postgresql":
+        postgis_schema.upgrade(bind.exec_driver_sql, revision)
+        return
 
     def execute(sql: str, params: tuple = ()) -> None:
         bind.exec_driver_sql(sql, params)

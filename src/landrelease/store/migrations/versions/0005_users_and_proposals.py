@@ -4,13 +4,15 @@ Adds `landrelease_users`, `landrelease_sessions` and `landrelease_status_proposa
 `store/users.py`): internal tables, in GeoPackage column types and not registered as layers,
 as `landrelease_settings` is. No record table changes, so the GIS tables need nothing.
 
+On PostgreSQL the same tables, made by `store/postgis_tables.py`.
+
 Revision ID: 0005
 Revises: 0004
 """
 
 from alembic import op
 
-from landrelease.store import users
+from landrelease.store import postgis_schema, users
 
 revision = "0005"
 down_revision = "0004"
@@ -20,6 +22,9 @@ depends_on = None
 
 def upgrade() -> None:
     bind = op.get_bind()
+    if bind.dialect.name == "postgresql":
+        postgis_schema.upgrade(bind.exec_driver_sql, revision)
+        return
 
     def execute(sql: str, params: tuple = ()) -> None:
         bind.exec_driver_sql(sql, params)
