@@ -478,3 +478,30 @@ def test_update_record_refuses_status_and_bad_values(
     with pytest.raises(NotFound):
         reg.update_record("hazards", "NOPE-1", {"notes": "x"}, actor="x")
     assert snapshot(registry_path) == before
+
+
+def test_a_written_version_reads_the_same_after_a_later_one(reg: Registry) -> None:
+    """What a change wrote is what the service answers, even once another change followed."""
+    ref = str(reg.hazards()["ref"].iloc[0])
+    before = reg.stored_record("hazards", ref)
+    written = reg.update_record(
+        "hazards", ref, {"name": "first"}, actor="a", expected_version=before["version"]
+    )
+    as_written = reg.stored_record("hazards", ref)
+    reg.update_record(
+        "hazards",
+        ref,
+        {"name": "second", "geometry": polygon(7)},
+        actor="b",
+        expected_version=written.version,
+    )
+    again = reg.stored_record("hazards", ref, written.version)
+    assert again.keys() == as_written.keys()
+    for key, value in as_written.items():
+        if key == "geometry":
+            assert shapely.equals_exact(again[key], value, 1e-9)
+        else:
+            assert again[key] == value, key
+    assert reg.stored_record("hazards", ref, written.version + 1)["name"] == "second"
+    with pytest.raises(NotFound):
+        reg.stored_record("hazards", ref, 99)

@@ -390,13 +390,35 @@ class Registry:
         """Return one hazard area; raise NotFound if there is none."""
         return self.record(HAZARDS.name, ref)
 
-    def stored_record(self, kind: str, ref: str) -> dict[str, Any]:
+    def stored_record(self, kind: str, ref: str, version: int | None = None) -> dict[str, Any]:
         """Return one record as stored: its fields, its change stamp and "geometry", read
         together (one snapshot); `records_json.record_json` makes JSON of it. Raise NotFound
-        if there is none. A value edited outside landrelease comes back as it is."""
+        if there is none. A value edited outside landrelease comes back as it is.
+
+        With `version`, that version of it (the one a change just wrote, say, though another
+        writer may have written a later one since): from its history if it is not current.
+        """
         k = kind_named(kind)
         with self.store.unit_of_work() as uow:
-            return uow.records(k).get(ref)
+            row = uow.records(k).get(ref)
+            if version is None or row["version"] == version:
+                return row
+            earlier = next((v for v in uow.history.versions(ref) if v["version"] == version), None)
+        if earlier is None:
+            raise NotFound(f"{ref}: no version {version} of this record")
+        stamp = {
+            "changed_at": earlier["at"],
+            "changed_by": earlier["actor"],
+            "change_action": earlier["action"],
+            "needs_check": earlier["needs_check"],
+        }
+        return {
+            **row,
+            **earlier["state"],
+            **stamp,
+            "version": version,
+            "geometry": earlier["geometry"],
+        }
 
     def change_stamp(self, kind: str, ref: str) -> dict[str, Any]:
         """Return who changed a record last, when, how, and whether it awaits a check.

@@ -159,7 +159,7 @@ def add_kind_routes(router: APIRouter, kind: RecordKind) -> None:
                 record=ref,
                 field="changes",
             )
-        reg.update_record(
+        written = reg.update_record(
             kind.name,
             ref,
             record_input(kind, changes, ref),
@@ -167,7 +167,8 @@ def add_kind_routes(router: APIRouter, kind: RecordKind) -> None:
             reason=body.reason,  # type: ignore[attr-defined]
             expected_version=version,
         )
-        return rendered(reg.stored_record(kind.name, ref))
+        # the version this request wrote, even if another writer has written one since
+        return rendered(reg.stored_record(kind.name, ref, written.version))
 
     @router.get(
         f"{base}/{{ref}}/history",
@@ -197,14 +198,14 @@ def add_kind_routes(router: APIRouter, kind: RecordKind) -> None:
     )
     def revert(ref: str, body: s.Revert, user: Writer, version: Version, reg: Reg) -> Response:
         """Return the record restored to an earlier version, as a new version."""
-        reg.revert(
+        written = reg.revert(
             ref,
             body.version,
             actor=user.name,
             reason=body.reason,
             expected_version=version,
         )
-        return rendered(reg.stored_record(kind.name, ref))
+        return rendered(reg.stored_record(kind.name, ref, written.version))
 
 
 @router.get(
