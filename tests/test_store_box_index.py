@@ -1,12 +1,13 @@
-"""The in-memory box index of a served registry: the same keys as the R-tree read, and
-current after every commit, whoever makes it (another Registry, plain SQL as QGIS would)."""
+"""The in-memory box index of a served registry: the same keys as the spatial index's read
+(the file's R-tree, PostGIS's GiST index), and current after every commit, whoever makes it
+(another Registry, plain SQL as QGIS would); on either backend."""
 
 from __future__ import annotations
 
 import sqlite3
-from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -16,24 +17,26 @@ from landrelease.domain.records import HAZARDS, ITEMS
 from landrelease.registry import Registry
 from landrelease.store import geopackage as gpkg
 
-pytestmark = pytest.mark.sqlite_only(
-    reason="the SQLite store's in-memory box index against the file's R-tree"
-)
-
 
 def _keys(reg: Registry, bbox: tuple[float, ...], *, memory: bool) -> dict[str, Any]:
     with reg.store.unit_of_work() as uow:
         if not memory:
-            uow.boxes = None  # type: ignore[attr-defined]  # the R-tree read, as a reference
+            uow.boxes = None  # the spatial index's read, as a reference
         return uow.records(HAZARDS).select(
             columns=["ref", "version"], bbox=bbox, geometry=False, limit=500
         )
 
 
 @pytest.fixture
-def grid_reg(tmp_path: Path) -> Registry:
+def grid_location(new_registry: Any) -> str:
+    """Where the grid registry is: a file's path or a database's URL."""
+    return str(new_registry("grid"))
+
+
+@pytest.fixture
+def grid_reg(grid_location: str) -> Registry:
     """A registry of 60 synthetic areas on a 0.02-degree grid near Kyiv."""
-    reg = Registry.open(tmp_path / "grid.gpkg", create=True)
+    reg = Registry.open(grid_location, create=True)
     reg.add_records("hazards", [hazard(i) for i in range(60)], actor="tests")
     yield reg  # type: ignore[misc]
     reg.close()
@@ -65,19 +68,18 @@ def test_an_edge_box_keeps_only_real_intersections(grid_reg: Registry) -> None:
     assert _keys(grid_reg, area.geometry.bounds, memory=True)["ref"][0] == area.ref
 
 
-def test_a_commit_elsewhere_is_seen_at_once(grid_reg: Registry, tmp_path: Path) -> None:
+def test_a_commit_elsewhere_is_seen_at_once(grid_reg: Registry, grid_location: str) -> None:
     box = (KYIV[0] - 0.01, KYIV[1] - 0.01, KYIV[0] + 0.01, KYIV[1] + 0.01)
     before = _keys(grid_reg, box, memory=True)
     (ref,) = before["ref"]
-    # another Registry on the file (as the CLI would be)
-    with Registry.open(tmp_path / "grid.gpkg") as other:
+    # another Registry on the same registry (as the CLI would be)
+    with Registry.open(grid_location) as other:
         other.update_record("hazards", ref, {"name": "renamed"}, actor="tests")
     assert _keys(grid_reg, box, memory=True)["version"] == [before["version"][0] + 1]
-    # plain SQL, as QGIS writes: a new version by the file's own triggers
-    with sqlite3.connect(tmp_path / "grid.gpkg") as raw:
-        gpkg.register_functions(raw)  # what GDAL and QGIS give their SQLite
-        raw.execute("UPDATE hazard_areas SET notes = 'edited in QGIS' WHERE ref = ?", (ref,))
+    # plain SQL, as QGIS writes: a new version by the registry's own triggers
+    _sql(grid_location, "UPDATE hazard_areas SET notes = 'edited in QGIS' WHERE ref = ?", ref)
     assert _keys(grid_reg, box, memory=True)["version"] == [before["version"][0] + 2]
+
     # a new area in the box, added by this same Registry (another pooled connection)
     grid_reg.add_records("hazards", [hazard(500, geometry=_shifted(grid_reg, ref))], actor="t")
     assert len(_keys(grid_reg, box, memory=True)["ref"]) == 2
@@ -96,3 +98,15 @@ def _shifted(reg: Registry, ref: str) -> Any:
     import shapely
 
     return shapely.affinity.translate(reg.hazard(ref).geometry, 0.001, 0.0005).buffer(-0.0003)
+
+
+def _sql(location: str, statement: str, *params: Any) -> None:
+    """Run one statement on the registry as another program would (QGIS): its own
+    connection, plain SQL, committed."""
+    if location.startswith("postgresql://"):
+        with psycopg.connect(location, autocommit=True) as conn:
+            conn.execute(statement.replace("?", "%s"), params)
+        return
+    with sqlite3.connect(location) as raw:
+        gpkg.register_functions(raw)  # what GDAL and QGIS give their SQLite
+        raw.execute(statement, params)

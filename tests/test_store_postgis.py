@@ -479,6 +479,82 @@ def test_threads_share_the_pool(db: str) -> None:
             assert list(pool.map(read, range(100))) == [3 + i for i in range(100)]
 
 
+def test_a_read_is_one_snapshot_begun_by_its_first_statement(
+    db: str, pg_refs: dict[str, str]
+) -> None:
+    with Registry.open(db) as reg, reg.store.unit_of_work() as uow:
+        # nothing read yet: no snapshot taken, so a commit now is seen
+        sql(db, "UPDATE hazard_areas SET notes = 'first' WHERE ref = %s", (pg_refs["kyiv"],))
+        assert uow.records(HAZARDS).get(pg_refs["kyiv"])["notes"] == "first"
+        sql(db, "UPDATE hazard_areas SET notes = 'second' WHERE ref = %s", (pg_refs["kyiv"],))
+        assert uow.records(HAZARDS).get(pg_refs["kyiv"])["notes"] == "first"
+
+
+def test_every_statement_writing_a_record_table_moves_its_change_counter(
+    db: str, pg_refs: dict[str, str]
+) -> None:
+    def counters() -> dict[str, int]:
+        return dict(sql(db, f"SELECT table_name, changes FROM {postgis_schema.CHANGES}"))
+
+    before = counters()
+    assert set(before) == {kind.table for kind in KINDS.values()}
+    sql(db, "UPDATE hazard_areas SET notes = 'x' WHERE ref = %s", (pg_refs["kyiv"],))
+    sql(db, "UPDATE hazard_areas SET notes = 'x' WHERE false")  # a statement, no row
+    with pytest.raises(errors.RaiseException):
+        sql(db, "DELETE FROM hazard_areas")  # refused: the count goes back with it
+    role = f"lrt_editor_{uuid.uuid4().hex[:8]}"  # may edit the records only, as QGIS's user
+    sql(db, f"CREATE ROLE {role}")
+    try:
+        sql(db, f"GRANT SELECT, UPDATE ON hazard_areas TO {role}")
+        sql(db, f"GRANT SELECT, INSERT ON hazard_areas_history TO {role}")
+        sql(db, f"GRANT SELECT, UPDATE ON landrelease_ref_counters TO {role}")
+        with psycopg.connect(db, autocommit=True) as conn:
+            conn.execute(f"SET ROLE {role}")
+            conn.execute("UPDATE hazard_areas SET notes = 'y' WHERE ref = %s", (pg_refs["kyiv"],))
+    finally:
+        sql(db, f"DROP OWNED BY {role}")
+        sql(db, f"DROP ROLE {role}")
+    after = counters()
+    assert after.pop(HAZARDS.table) == before.pop(HAZARDS.table) + 3
+    assert after == before
+
+
+def test_a_box_edited_outside_is_seen_by_the_next_read_from_memory(
+    db: str, pg_refs: dict[str, str]
+) -> None:
+    with Registry.open(db) as reg:
+        ref = pg_refs["kyiv"]
+        area = reg.hazard(ref).geometry
+        box = tuple(area.bounds)
+        cols, matched = reg.record_page("hazards", columns=["ref", "version"], bbox=box)
+        assert ref in cols["ref"] and matched == len(cols["ref"])
+        far = shapely.affinity.translate(area, 3.0, 0.0)
+        sql(
+            db,
+            "UPDATE hazard_areas SET geom = ST_Multi(ST_GeomFromText(%s, 4326)) WHERE ref = %s",
+            (far.wkt, ref),
+        )
+        cols, _ = reg.record_page("hazards", columns=["ref", "version"], bbox=box)
+        assert ref not in cols["ref"]
+        cols, _ = reg.record_page("hazards", columns=["ref", "version"], bbox=far.bounds)
+        assert cols["ref"] == [ref]
+        assert cols["version"] == [reg.hazard(ref).version]
+
+
+def test_a_connection_the_server_ended_fails_once_then_the_pool_is_checked(db: str) -> None:
+    with Registry.open(db) as reg:
+        with ThreadPoolExecutor(max_workers=4) as pool:  # several pooled connections
+            list(pool.map(lambda _: reg.count("hazards"), range(16)))
+        sql(
+            db,
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND application_name = 'landrelease'",
+        )
+        with pytest.raises(LandreleaseError, match="connection failed"):
+            reg.count("hazards")
+        assert [reg.count("hazards") for _ in range(8)] == [3] * 8
+
+
 # -- opening: URLs, databases that are no registry, rights ----------------------------------
 
 

@@ -113,7 +113,7 @@ def test_demo_serve_prints_a_working_editor_token(new_registry: NewRegistry) -> 
         env={**os.environ, "PYTHONUNBUFFERED": "1", "COLUMNS": "200"},
     )
     url = f"http://127.0.0.1:{port}/"
-    _wait_up(url + "openapi.json", proc)
+    _wait_up(url + "openapi.json", proc, 300.0)  # the demo is built first: slow on a busy machine
     try:
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=30)

@@ -14,6 +14,7 @@ import shapely
 
 from landrelease.domain.records import KINDS, RecordKind
 from landrelease.store.base import GEOM
+from landrelease.store.messages import TABLE_DESCRIPTIONS
 
 APPLICATION_ID = 0x47504B47  # "GPKG"
 USER_VERSION = 10300  # GeoPackage 1.3.0
@@ -232,14 +233,6 @@ _SRS_ROWS = [
     ),
 ]
 
-_DESCRIPTIONS = {
-    "hazards": "Hazardous areas (SHA/CHA) and their land-release status",
-    "events": "Contamination events: devices believed emplaced, by profile and date",
-    "activities": "Survey, clearance, EOD, QA and handover activities with outcomes in m2",
-    "items": "Explosive ordnance items found",
-    "accidents": "Explosive ordnance accidents and casualties (sensitive)",
-}
-
 
 def table_ddl(kind: RecordKind) -> str:
     """Return CREATE TABLE for a record kind, with GeoPackage column types."""
@@ -353,7 +346,7 @@ def create_schema(execute) -> None:  # type: ignore[no-untyped-def]
         )
     for name, kind in KINDS.items():
         execute(table_ddl(kind))
-        register_layer(execute, kind.table, kind, _DESCRIPTIONS[name])
+        register_layer(execute, kind.table, kind, TABLE_DESCRIPTIONS[name])
         if "area_ref" in kind.field_names:
             execute(f"CREATE INDEX ix_{kind.table}_area_ref ON {kind.table}(area_ref)")
         if "status" in kind.field_names:

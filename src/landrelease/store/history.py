@@ -26,6 +26,7 @@ from collections.abc import Callable
 from landrelease.domain.records import HAZARDS, KINDS, FieldSpec, RecordKind
 from landrelease.store.base import GEOM
 from landrelease.store.geopackage import GPKG_TYPES
+from landrelease.store.messages import HISTORY_KEPT, HISTORY_UNCHANGED, NO_DELETE, STATUS_GUARD
 
 Execute = Callable[..., object]
 
@@ -140,9 +141,7 @@ def triggers(kind: RecordKind) -> list[str]:
     changed = " OR ".join(f"NEW.{c} IS NOT OLD.{c}" for c in data)
     out = [
         f"""CREATE TRIGGER {t}_no_delete BEFORE DELETE ON {t}
-BEGIN SELECT RAISE(ABORT, 'landrelease: records are never deleted; cancel or release a hazard \
-area with landrelease hazards set-status REF cancelled, or correct a record with landrelease \
-revert'); END""",
+BEGIN SELECT RAISE(ABORT, {_quoted([NO_DELETE])}); END""",
         # a version written by landrelease: the old row goes into history
         f"""CREATE TRIGGER {t}_versioned AFTER UPDATE OF {", ".join(data)} ON {t}
 WHEN NEW.version IS NOT OLD.version AND OLD.version IS NOT NULL
@@ -180,16 +179,15 @@ BEGIN
   WHERE fid = NEW.fid;
 END""",
         f"""CREATE TRIGGER {h}_no_update BEFORE UPDATE ON {h}
-BEGIN SELECT RAISE(ABORT, 'landrelease: history is never changed'); END""",
+BEGIN SELECT RAISE(ABORT, {_quoted([HISTORY_UNCHANGED])}); END""",
         f"""CREATE TRIGGER {h}_no_delete BEFORE DELETE ON {h}
-BEGIN SELECT RAISE(ABORT, 'landrelease: history is never deleted'); END""",
+BEGIN SELECT RAISE(ABORT, {_quoted([HISTORY_KEPT])}); END""",
     ]
     if kind is HAZARDS:
         out.append(
             f"""CREATE TRIGGER {t}_status_guard BEFORE UPDATE OF status ON {t}
 WHEN NEW.status IS NOT OLD.status AND NEW.version IS OLD.version
-BEGIN SELECT RAISE(ABORT, 'landrelease: a status changes only with landrelease hazards \
-set-status REF STATUS, which checks the land-release lifecycle'); END"""
+BEGIN SELECT RAISE(ABORT, {_quoted([STATUS_GUARD])}); END"""
         )
     out += code_triggers(kind)
     return out

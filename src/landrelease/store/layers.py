@@ -8,29 +8,28 @@ says what each one is: its kind, where it came from, who added it and when, and 
 of its content, which a ranking names to be reproducible.
 
 A layer is replaced by removing it and adding it again: its table and every registration of
-it go with it. Table and column names are checked here before they reach SQL.
+it go with it. Table and column names are checked (`store/side_tables.py`) before they
+reach SQL.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import shapely
 
-from landrelease.domain.errors import NotFound, ValidationError
 from landrelease.store import geopackage as gpkg
 from landrelease.store import gis
 from landrelease.store.base import GEOM
+from landrelease.store.messages import layer_name_taken, layer_not_found, layer_table_taken
+from landrelease.store.side_tables import LAYER_COLUMN, LAYER_COLUMNS, checked_layer, layer_table
 
 if TYPE_CHECKING:
     from landrelease.store.sqlite_uow import SqliteUnitOfWork
 
 Execute = Callable[..., object]
-
-TABLE_PREFIX = "ref_"
 
 LAYERS_DDL = """CREATE TABLE landrelease_reference_layers (
   name TEXT PRIMARY KEY NOT NULL,
@@ -44,43 +43,10 @@ LAYERS_DDL = """CREATE TABLE landrelease_reference_layers (
   added_by TEXT NOT NULL
 )"""
 
-LAYER_COLUMNS = (
-    "name",
-    "kind",
-    "table_name",
-    "features",
-    "geometry_type",
-    "source",
-    "content_sha256",
-    "added_at",
-    "added_by",
-)
-
-# The shapely type ids each declared geometry type of a reference layer holds (a Polygon is
-# written as the one-part MultiPolygon it is, see `geopackage.encode`).
-GEOMETRY_TYPE_IDS: dict[str, tuple[int, ...]] = {
-    "POINT": (0,),
-    "MULTIPOINT": (4,),
-    "LINESTRING": (1,),
-    "MULTILINESTRING": (5,),
-    "MULTIPOLYGON": (3, 6),
-}
-
-_TABLE = re.compile(r"ref_[a-z][a-z0-9_]{0,62}\Z")
-_COLUMN = re.compile(r"[a-z][a-z0-9_]{0,62}\Z")
-
 
 def create_tables(execute: Execute) -> None:
     """Create `landrelease_reference_layers`."""
     execute(LAYERS_DDL)
-
-
-def layer_table(name: str) -> str:
-    """Return the table of the reference layer `name` (ref_<name>, '-' written '_')."""
-    table = TABLE_PREFIX + name.replace("-", "_")
-    if not _TABLE.match(table):
-        raise ValueError(f"not a reference layer table name: {table!r}")
-    return table
 
 
 def _column_type(values: np.ndarray) -> str:
@@ -142,26 +108,15 @@ class SqliteLayers:
         """Write a reference layer as the GeoPackage feature table `ref_<name>`; return it.
 
         `geoms` (EPSG:4326, none missing or empty) must all be of `geometry_type` (one of
-        GEOMETRY_TYPE_IDS); `columns` (lower-case names) become the table's fields, typed by
-        their dtype. A name or table in use already is a ValidationError, and nothing is
-        written. The feature table, its R-tree, its registrations and its description row
+        `side_tables.GEOMETRY_TYPE_IDS`); `columns` (lower-case names) become the table's
+        fields, typed by their dtype. A name or table in use already is a ValidationError, and
+        nothing is written. The feature table, its R-tree, its registrations and its description row
         are all written in this unit of work.
         """
         table = layer_table(name)
         self._refuse_taken(name, table)
-        geoms = np.asarray(geoms, dtype=object)
+        geoms = checked_layer(table, geometry_type, geoms, columns)[0]
         n = len(geoms)
-        if not n:
-            raise ValueError("a reference layer has at least one feature")
-        if geometry_type not in GEOMETRY_TYPE_IDS:
-            raise ValueError(f"not a reference layer geometry type: {geometry_type!r}")
-        if not np.isin(shapely.get_type_id(geoms), GEOMETRY_TYPE_IDS[geometry_type]).all():
-            raise ValueError(f"geometries other than {geometry_type} given for {table}")
-        for col, values in columns.items():
-            if not _COLUMN.match(col) or col in ("fid", GEOM):
-                raise ValueError(f"not a reference layer column name: {col!r}")
-            if len(values) != n:
-                raise ValueError(f"column {col} has {len(values)} values for {n} features")
 
         names = list(columns)
         fields = "".join(f",\n  {c} {_column_type(columns[c])}" for c in names)
@@ -217,25 +172,14 @@ class SqliteLayers:
     def _refuse_taken(self, name: str, table: str) -> None:
         known = self.get(name)
         if known is not None:
-            raise ValidationError(
-                name,
-                "name",
-                f"a reference layer named {name!r} exists already ({known['kind']}, added "
-                f"{known['added_at']} by {known['added_by']}); give another --name, or "
-                f"remove it first with 'landrelease layers remove {name}'",
-            )
+            raise layer_name_taken(name, known)
         clash = self._uow.sql(
             "SELECT (SELECT name FROM landrelease_reference_layers WHERE table_name = ?), "
             "EXISTS (SELECT 1 FROM sqlite_master WHERE name = ?)",
             (table, table),
         ).one()
         if clash[0] is not None or clash[1]:
-            other = f"layer {clash[0]!r}" if clash[0] is not None else "another table"
-            raise ValidationError(
-                name,
-                "name",
-                f"the table {table} of this name is used by {other} already; give another --name",
-            )
+            raise layer_table_taken(name, table, clash[0])
 
     def _index(self, table: str, geoms: np.ndarray, bounds: np.ndarray) -> None:
         """Make the table's R-tree, packed at once over every feature, then its triggers."""
@@ -255,11 +199,11 @@ class SqliteLayers:
         """
         row = self.get(name)
         if row is None:
-            raise _not_found(name)
+            raise layer_not_found(name)
         table = layer_table(name)
         info = self._uow.sql(f"PRAGMA table_info({table})").fetchall()
         # (a column added by hand in a GIS client, of a name we would not write, is left out)
-        names = [r[1] for r in info if r[1] not in ("fid", GEOM) and _COLUMN.match(r[1])]
+        names = [r[1] for r in info if r[1] not in ("fid", GEOM) and LAYER_COLUMN.match(r[1])]
         types = {r[1]: str(r[2]).upper() for r in info}
         select = ", ".join([GEOM, *names])
         rows = self._uow.sql(f"SELECT {select} FROM {table} ORDER BY fid").fetchall()
@@ -284,7 +228,7 @@ class SqliteLayers:
         """
         row = self.get(name)
         if row is None:
-            raise _not_found(name)
+            raise layer_not_found(name)
         table = layer_table(name)
         self._execute(f"DROP TABLE IF EXISTS {table}")  # its triggers go with it
         self._execute(f"DROP TABLE IF EXISTS {gpkg.rtree_name(table)}")
@@ -305,10 +249,6 @@ class SqliteLayers:
         return row
 
 
-def _not_found(name: str) -> NotFound:
-    return NotFound(f"no reference layer named {name!r}; 'landrelease layers list' shows them")
-
-
 def _spatial_order(geoms: np.ndarray) -> np.ndarray:
     """Return the order of geometries along a Hilbert curve (of their boxes' centres)."""
     import geopandas as gpd
@@ -316,12 +256,4 @@ def _spatial_order(geoms: np.ndarray) -> np.ndarray:
     return np.argsort(gpd.GeoSeries(geoms).hilbert_distance().to_numpy(), kind="stable")
 
 
-__all__ = [
-    "GEOMETRY_TYPE_IDS",
-    "LAYERS_DDL",
-    "LAYER_COLUMNS",
-    "TABLE_PREFIX",
-    "SqliteLayers",
-    "create_tables",
-    "layer_table",
-]
+__all__ = ["LAYERS_DDL", "SqliteLayers", "create_tables"]

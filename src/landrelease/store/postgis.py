@@ -6,14 +6,15 @@ migrations as the file's (their PostgreSQL branches: `store/postgis_schema.py` f
 `store/postgis_tables.py` for the tables beside them), so one schema revision names both.
 
 Units of work are transactions on a pool of psycopg connections. A read is one snapshot
-(REPEATABLE READ, READ ONLY). A write (READ COMMITTED) takes the registry's write lock, a
-transaction-level advisory lock, as it begins, as a write on the file takes SQLite's: one
-landrelease writer at a time, so that what a write checks (a duplicate, a lifecycle rule) is
-still true when it writes; other writers wait up to the busy timeout
-(LANDRELEASE_BUSY_TIMEOUT_MS), then are told who holds it (the writer's note, in its session's
-application_name). Readers never wait. An edit made meanwhile with QGIS or SQL takes no such
-lock: it meets landrelease's writes in the version predicates (a stale write is a conflict),
-the unique indexes and the triggers, as on the file.
+(REPEATABLE READ, READ ONLY), begun with its first statement; a server's pages of keys by
+box come from an in-memory index kept current by a change counter (`store/postgis_boxes.py`).
+A write (READ COMMITTED) takes the registry's write lock, a transaction-level advisory lock,
+as it begins, as a write on the file takes SQLite's: one landrelease writer at a time, so
+that what a write checks (a duplicate, a lifecycle rule) is still true when it writes; other
+writers wait up to the busy timeout (LANDRELEASE_BUSY_TIMEOUT_MS), then are told who holds it
+(the writer's note, in its session's application_name). Readers never wait. An edit made
+meanwhile with QGIS or SQL takes no such lock: it meets landrelease's writes in the version
+predicates (a stale write is a conflict), the unique indexes and the triggers, as on the file.
 """
 
 from __future__ import annotations
@@ -42,8 +43,10 @@ from landrelease.domain.errors import (
 )
 from landrelease.domain.records import HAZARDS, RecordKind
 from landrelease.store.base import BBox, Columns, OrderBy
+from landrelease.store.postgis_boxes import PgBoxIndex
 from landrelease.store.postgis_uow import PgUnitOfWork, encode_geometries
-from landrelease.store.sqlite import SCHEMA_HEAD, _alembic_config, busy_timeout_ms
+from landrelease.store.schema_migrations import SCHEMA_HEAD, alembic_config
+from landrelease.store.sqlite import busy_timeout_ms
 
 POOL_SIZE = 8  # connections at most: a server's threads share them
 CONNECT_TIMEOUT_S = 10
@@ -61,7 +64,7 @@ def public_url(url: str) -> str:
     return urllib.parse.urlunsplit(parts._replace(netloc=f"{user}:***@{netloc[1]}"))
 
 
-def _conninfo(url: str) -> str:
+def conninfo(url: str) -> str:
     """Return the libpq URL of `url` (SQLAlchemy's driver suffix taken away)."""
     return "postgresql://" + url.split("://", 1)[1]
 
@@ -79,11 +82,20 @@ class PostgisStore:
         self.url = public_url(url)
         self.readonly = readonly
         self.opened_readonly = readonly  # by choice (open(readonly=True)), not by the server
-        self._conninfo = _conninfo(url)
+        self._conninfo = conninfo(url)
         self._lock_timeout_ms = busy_timeout_ms()  # checked now: a bad setting is said at once
         self._lock = threading.Lock()
         self._pool: psycopg_pool.ConnectionPool[psycopg.Connection[Any]] | None = None
         self._pid = 0
+        self._box_indexes: dict[str, PgBoxIndex] = {}
+
+    def box_index(self, kind: RecordKind) -> PgBoxIndex:
+        """Return the in-memory box index of a feature kind (made on first use)."""
+        with self._lock:
+            index = self._box_indexes.get(kind.name)
+            if index is None:
+                index = self._box_indexes[kind.name] = PgBoxIndex(self._pooled, kind)
+            return index
 
     # -- opening -------------------------------------------------------------------------------
 
@@ -179,7 +191,7 @@ class PostgisStore:
         try:
             with self._translated(), engine.connect() as sa_conn:
                 sa_conn.exec_driver_sql("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
-                command.upgrade(_alembic_config(sa_conn), "head")
+                command.upgrade(alembic_config(sa_conn), "head")
                 sa_conn.commit()
         finally:
             engine.dispose()
@@ -192,6 +204,7 @@ class PostgisStore:
     def close(self) -> None:
         with self._lock:
             pool, self._pool = self._pool, None
+            self._box_indexes = {}
         if pool is not None and self._pid == os.getpid():
             pool.close()
 
@@ -203,6 +216,10 @@ class PostgisStore:
         A process forked from ours (a server's worker) makes its own: the parent's
         connections are left alone, not closed, since closing them would end the parent's
         sessions too (psycopg does not close them when they are collected after a fork).
+
+        Connections are not checked as they are handed out (a round trip each): one that
+        the server closed meanwhile fails its statement, and the pool is then checked
+        (`_give_back`), so that one error, not one per idle connection, tells of it.
         """
         with self._lock:
             if self._pool is None or self._pid != os.getpid():
@@ -216,7 +233,6 @@ class PostgisStore:
                         "application_name": "landrelease",
                     },
                     configure=self._configure,
-                    check=psycopg_pool.ConnectionPool.check_connection,
                     name=f"landrelease {self.url}",
                     open=True,
                 )
@@ -255,7 +271,14 @@ class PostgisStore:
         with self._translated():
             conn = pool.getconn()
             try:
-                uow = PgUnitOfWork(conn, write=write, translate=self._error)
+                uow = PgUnitOfWork(
+                    conn,
+                    write=write,
+                    translate=self._error,
+                    # a read's snapshot begins with its first statement, in the same round trip
+                    begin=None if write else "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+                    boxes=None if write else self.box_index,
+                )
                 if write:
                     conn.execute("BEGIN ISOLATION LEVEL READ COMMITTED")
                     label = NOTE_PREFIX + (note or "a write")
@@ -264,8 +287,6 @@ class PostgisStore:
                         "pg_advisory_xact_lock(%s)",
                         (label.encode("ascii", "replace").decode()[:63], WRITE_LOCK),
                     )
-                else:
-                    conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
                 try:
                     yield uow
                 except BaseException:
@@ -273,9 +294,33 @@ class PostgisStore:
                     raise
                 uow.finish(commit=True)
             finally:
-                if not conn.broken and conn.info.transaction_status != TransactionStatus.IDLE:
-                    conn.rollback()  # a failed BEGIN or end: the pool takes idle ones back
-                pool.putconn(conn)
+                self._give_back(pool, conn)
+
+    @contextmanager
+    def _pooled(self) -> Iterator[psycopg.Connection[Any]]:
+        """Yield a pooled connection (autocommit: each statement a snapshot of its own) for
+        the block; the database's errors in it as ours."""
+        pool = self._pool_here()
+        with self._translated():
+            conn = pool.getconn()
+            try:
+                yield conn
+            finally:
+                self._give_back(pool, conn)
+
+    def _give_back(
+        self,
+        pool: psycopg_pool.ConnectionPool[psycopg.Connection[Any]],
+        conn: psycopg.Connection[Any],
+    ) -> None:
+        """Return a connection to the pool, idle; if it was broken (the server restarted,
+        a network cut), check the pool's others, which are likely broken too."""
+        broken = conn.broken
+        if not broken and conn.info.transaction_status != TransactionStatus.IDLE:
+            conn.rollback()  # a failed BEGIN or end: the pool takes idle ones back
+        pool.putconn(conn)
+        if broken:
+            pool.check()
 
     def select(
         self,
@@ -409,4 +454,4 @@ def _schema_revision(conn: psycopg.Connection[Any]) -> str | None:
     return None if row is None else str(row[0])
 
 
-__all__ = ["PostgisStore", "public_url"]
+__all__ = ["PostgisStore", "conninfo", "public_url"]

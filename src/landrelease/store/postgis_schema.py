@@ -18,6 +18,9 @@ SQL client connected to the database cannot change a record without a version:
 - a row added by another program gets a ref from `landrelease_ref_counters`, version 1, the flag;
 - a status changed, a record or a history row deleted or changed, a code outside its list:
   refused, with the message of the file's triggers naming the landrelease command to use.
+
+Beside them, a statement-level trigger moves each record table's change counter
+(`landrelease_changes`), by which a server's in-memory box index knows to read the table again.
 """
 
 from __future__ import annotations
@@ -26,7 +29,6 @@ from collections.abc import Callable
 
 from landrelease.domain.records import HAZARDS, KINDS, FieldSpec, RecordKind
 from landrelease.store.base import GEOM
-from landrelease.store.geopackage import _DESCRIPTIONS
 from landrelease.store.history import (
     SYSTEM_COLUMNS,
     data_columns,
@@ -34,6 +36,13 @@ from landrelease.store.history import (
     history_table,
     record_indexes,
     stored_columns,
+)
+from landrelease.store.messages import (
+    HISTORY_KEPT,
+    HISTORY_UNCHANGED,
+    NO_DELETE,
+    STATUS_GUARD,
+    TABLE_DESCRIPTIONS,
 )
 
 Execute = Callable[[str], object]
@@ -65,18 +74,6 @@ assert tuple(SYSTEM_TYPES) == tuple(c for c, _ in SYSTEM_COLUMNS)
 
 # What the stamp of an external change says its time is: the format of `base.now_utc`.
 NOW = """to_char(statement_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')"""
-
-# The refusals, worded as the file's triggers word them (a test compares the two).
-NO_DELETE = (
-    "landrelease: records are never deleted; cancel or release a hazard area with landrelease "
-    "hazards set-status REF cancelled, or correct a record with landrelease revert"
-)
-STATUS_GUARD = (
-    "landrelease: a status changes only with landrelease hazards set-status REF STATUS, which "
-    "checks the land-release lifecycle"
-)
-HISTORY_UNCHANGED = "landrelease: history is never changed"
-HISTORY_KEPT = "landrelease: history is never deleted"
 
 
 def geometry_type(kind: RecordKind) -> str:
@@ -136,7 +133,7 @@ def record_table_ddl(kind: RecordKind) -> list[str]:
     out = [f"CREATE TABLE {t} (\n  " + ",\n  ".join(cols) + "\n)", *record_indexes(kind)]
     if kind.geometry:
         out.append(f"CREATE INDEX ix_{t}_{GEOM} ON {t} USING gist ({GEOM})")
-    out.append(f"COMMENT ON TABLE {t} IS {_literal(_DESCRIPTIONS[kind.name])}")
+    out.append(f"COMMENT ON TABLE {t} IS {_literal(TABLE_DESCRIPTIONS[kind.name])}")
     return out
 
 
@@ -301,6 +298,39 @@ def triggers(kind: RecordKind) -> list[str]:
     ]
 
 
+# The change counters of the record tables: one row per table, moved by a statement-level
+# trigger in the transaction of every statement that inserts, updates or deletes rows of it
+# (landrelease's, QGIS's, any SQL client's), so that a reader sees it move with the commit.
+# `store/postgis_boxes.py` asks it before answering a box from memory. BEFORE the statement:
+# the counter's row lock comes before any row of the table, so two writers of one table wait
+# for each other there rather than meet in a deadlock. SECURITY DEFINER: a user who may edit
+# the records (QGIS) needs no right on the counters.
+CHANGES = "landrelease_changes"
+COUNT_CHANGE_FUNCTION = f"""CREATE FUNCTION landrelease_count_change() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT AS $fn$
+BEGIN
+  UPDATE {CHANGES} SET changes = changes + 1 WHERE table_name = TG_TABLE_NAME;
+  RETURN NULL;
+END
+$fn$"""
+
+
+def change_counters_ddl() -> list[str]:
+    """Return the statements that make the record tables' change counters and triggers."""
+    tables = [kind.table for kind in KINDS.values()]
+    return [
+        f"CREATE TABLE {CHANGES} (table_name {TEXT} PRIMARY KEY, changes bigint NOT NULL)",
+        f"INSERT INTO {CHANGES} (table_name, changes) VALUES "
+        + ", ".join(f"({_literal(t)}, 0)" for t in tables),
+        COUNT_CHANGE_FUNCTION,
+        *(
+            f"CREATE TRIGGER {t}_changes BEFORE INSERT OR UPDATE OR DELETE ON {t} "
+            "FOR EACH STATEMENT EXECUTE FUNCTION landrelease_count_change()"
+            for t in tables
+        ),
+    ]
+
+
 # -- the PostgreSQL part of each migration --------------------------------------------------
 
 
@@ -312,7 +342,7 @@ def _history() -> list[str]:
     out = [REFUSE_FUNCTION]
     for kind in KINDS.values():
         out += [*history_table_ddl(kind), guard_function(kind), *triggers(kind)]
-    return out
+    return out + change_counters_ddl()
 
 
 # What each migration does to the record tables on PostgreSQL. A PostGIS registry has kept
@@ -333,10 +363,12 @@ def upgrade(execute: Execute, step: str) -> None:
 
 
 __all__ = [
+    "CHANGES",
     "FIELD_TYPES",
     "NO_DELETE",
     "STATUS_GUARD",
     "SYSTEM_TYPES",
+    "change_counters_ddl",
     "column_type",
     "geometry_type",
     "guard_function",

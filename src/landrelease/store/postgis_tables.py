@@ -2,40 +2,62 @@
 
 Settings, ref counters, import batches, users, browser sessions, status proposals, reference
 layers and saved rankings: the same tables and columns as the SQLite backend keeps
-(`store/sqlite_uow.py`, `store/users.py`, `store/layers.py`, `store/rankings.py`), so that a
-registry copies between backends by name, and each repository returns what its SQLite twin
-returns. Types are PostgreSQL's own where the values come back the same: identity ids,
-double precision, a `date` for the date a ranking is as of, `json` for what SQLite keeps as
-JSON text (`json` keeps the text as written; `jsonb` would give 1e16 back as an int). Times
-stay the ISO 8601 UTC text the registry writes: that is what SQLite returns and what the
-registry compares (a session's expiry).
+(`store/side_tables.py` lists them), so that a registry copies between backends by name, and
+each repository returns what its SQLite twin returns. Types are PostgreSQL's own where the
+values come back the same: identity ids, double precision, a `date` for the date a ranking
+is as of, `json` for what SQLite keeps as JSON text (`json` keeps the text as written; `jsonb`
+would give 1e16 back as an int). Times stay the ISO 8601 UTC text the registry writes: that is
+what SQLite returns and what the registry compares (a session's expiry).
 
 Each repository is made `PgX(uow)` from a unit of work that offers `execute(sql, params)`
 inside its transaction and says whether it may `write`. `side_tables_ddl(step)` gives the
 statements that create these tables in each Alembic migration step, where SQLite makes them.
-Triggers refuse what only landrelease may do, with the messages SQLite's give. Identifiers in
-the SQL are the data model's, or a reference layer's table and column names checked by
-`store/layers.py`; every value is a bound parameter. No statement without parameters holds a
-'%' (psycopg would take it for a placeholder).
+Triggers refuse what only landrelease may do, with the messages SQLite's give
+(`store/messages.py`). Identifiers in the SQL are the data model's, or a reference layer's
+table and column names checked by `store/side_tables.py`; every value is a bound parameter.
+No statement without parameters holds a '%' (psycopg would take it for a placeholder).
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from typing import Any, Protocol
 
 import numpy as np
-import orjson
 import psycopg
 import shapely
 
-from landrelease.domain.errors import ConflictError, NotFound, ValidationError
 from landrelease.domain.records import RecordKind
 from landrelease.store.base import GEOM
-from landrelease.store.layers import GEOMETRY_TYPE_IDS, LAYER_COLUMNS, layer_table
-from landrelease.store.rankings import AREA_COLUMNS, RANKING_COLUMNS
-from landrelease.store.users import PROPOSAL_COLUMNS
+from landrelease.store.messages import (
+    PROPOSAL_DECIDED,
+    PROPOSALS_KEPT,
+    RANKINGS_KEPT,
+    USERS_KEPT,
+    WRITE_IN_READ_UNIT,
+    batch_not_found,
+    layer_name_taken,
+    layer_not_found,
+    layer_table_taken,
+    proposal_decided,
+    proposal_not_found,
+    user_name_taken,
+    user_not_found,
+)
+from landrelease.store.side_tables import (
+    BATCH_COLUMNS,
+    LAYER_COLUMN,
+    LAYER_COLUMNS,
+    PROPOSAL_COLUMNS,
+    RANKING_COLUMNS,
+    SESSION_COLUMNS,
+    USER_COLUMNS,
+    checked_layer,
+    json_text,
+    layer_table,
+    ranked_area,
+    saved_ranking,
+)
 
 # -- the tables ------------------------------------------------------------------------------
 
@@ -45,17 +67,6 @@ BEGIN
   RAISE EXCEPTION USING MESSAGE = TG_ARGV[0], ERRCODE = 'restrict_violation';
 END
 $$"""
-
-_USERS_KEPT = (
-    "landrelease: users are never deleted (the audit trail names them); "
-    "revoke one with landrelease users revoke NAME"
-)
-_PROPOSALS_KEPT = "landrelease: status proposals are never deleted"
-_PROPOSAL_DECIDED = "landrelease: a decided status proposal is never changed"
-_RANKINGS_KEPT = (
-    "landrelease: saved rankings are append-only (a ranking is evidence of a decision); "
-    "save a new one with landrelease prioritize --save"
-)
 
 
 def _text_literal(text: str) -> str:
@@ -136,27 +147,25 @@ _STEPS: dict[str, tuple[str, ...]] = {
         "ON landrelease_status_proposals (state)",
         "CREATE INDEX ix_landrelease_status_proposals_ref ON landrelease_status_proposals (ref)",
         _GUARD_FUNCTION,
-        _guard("landrelease_users_no_delete", "BEFORE DELETE", "landrelease_users", _USERS_KEPT),
-        _guard(
-            "landrelease_users_no_truncate", "BEFORE TRUNCATE", "landrelease_users", _USERS_KEPT
-        ),
+        _guard("landrelease_users_no_delete", "BEFORE DELETE", "landrelease_users", USERS_KEPT),
+        _guard("landrelease_users_no_truncate", "BEFORE TRUNCATE", "landrelease_users", USERS_KEPT),
         _guard(
             "landrelease_status_proposals_no_delete",
             "BEFORE DELETE",
             "landrelease_status_proposals",
-            _PROPOSALS_KEPT,
+            PROPOSALS_KEPT,
         ),
         _guard(
             "landrelease_status_proposals_no_truncate",
             "BEFORE TRUNCATE",
             "landrelease_status_proposals",
-            _PROPOSALS_KEPT,
+            PROPOSALS_KEPT,
         ),
         _guard(
             "landrelease_status_proposals_decided",
             "BEFORE UPDATE",
             "landrelease_status_proposals",
-            _PROPOSAL_DECIDED,
+            PROPOSAL_DECIDED,
             condition="OLD.state IS DISTINCT FROM 'pending'",
         ),
     ),
@@ -193,7 +202,7 @@ _STEPS: dict[str, tuple[str, ...]] = {
         "ON landrelease_ranking_areas (ranking_id, rank)",
         "CREATE INDEX ix_landrelease_rankings_created_at ON landrelease_rankings (created_at)",
         *(
-            _guard(f"{table}_no_{what}", f"BEFORE {what.upper()}", table, _RANKINGS_KEPT)
+            _guard(f"{table}_no_{what}", f"BEFORE {what.upper()}", table, RANKINGS_KEPT)
             for table in ("landrelease_rankings", "landrelease_ranking_areas")
             for what in ("update", "delete", "truncate")
         ),
@@ -232,9 +241,7 @@ class _Repository:
 
     def _write(self, sql: str, params: Any = ()) -> psycopg.Cursor[Any]:
         if not self._uow.write:  # as the SQLite backend says it
-            raise RuntimeError(
-                "a write in a read unit of work: begin it with store.unit_of_work(write=True)"
-            )
+            raise RuntimeError(WRITE_IN_READ_UNIT)
         return self._uow.execute(sql, params)
 
 
@@ -255,8 +262,6 @@ def _rows(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[dict[st
 class PgBatches(_Repository):
     """Import batches in `landrelease_batches`."""
 
-    _COLUMNS = ("kind", "at", "actor", "reason", "source", "sha256", "records", "rejected")
-
     def add(
         self,
         kind: RecordKind,
@@ -271,7 +276,7 @@ class PgBatches(_Repository):
     ) -> int:
         """Record one import batch (who, when, why, which file); return its id."""
         cur = self._write(
-            f"INSERT INTO landrelease_batches ({', '.join(self._COLUMNS)}) "
+            f"INSERT INTO landrelease_batches ({', '.join(BATCH_COLUMNS)}) "
             "VALUES (%s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
             (kind.name, at, actor, reason, source, sha256, records, rejected),
         )
@@ -280,12 +285,12 @@ class PgBatches(_Repository):
     def get(self, batch_id: int) -> dict[str, Any]:
         """Return one batch; NotFound if there is none with this id."""
         row = self._read(
-            f"SELECT {', '.join(self._COLUMNS)} FROM landrelease_batches WHERE id = %s",
+            f"SELECT {', '.join(BATCH_COLUMNS)} FROM landrelease_batches WHERE id = %s",
             (batch_id,),
         ).fetchone()
         if row is None:
-            raise NotFound(f"no import batch {batch_id}")
-        return dict(zip(self._COLUMNS, row, strict=True))
+            raise batch_not_found(batch_id)
+        return dict(zip(BATCH_COLUMNS, row, strict=True))
 
 
 class PgSettings(_Repository):
@@ -326,9 +331,6 @@ class PgSerials(_Repository):
 
 # -- users, sessions, proposals ----------------------------------------------------------------
 
-_USER_COLUMNS = ("name", "role", "created_at", "created_by", "revoked_at", "revoked_by")
-_SESSION_COLUMNS = ("user_name", "csrf_token", "created_at", "expires_at", "ended_at")
-
 
 class PgUsers(_Repository):
     """The users of the registry in `landrelease_users` (a name is unique in any case)."""
@@ -347,25 +349,20 @@ class PgUsers(_Repository):
             (name, role, token_id, token_hash, at, actor),
         ).fetchone()
         if added is None:
-            raise ValidationError(
-                name,
-                "name",
-                f"a user named {name!r} exists already (names stay taken after a revocation, "
-                "since the audit trail names them); choose another name",
-            )
+            raise user_name_taken(name)
 
     def get(self, name: str) -> dict[str, Any] | None:
         """Return a user (name, role, created_at/by, revoked_at/by) by name, any case."""
         row = self._read(
-            f"SELECT {', '.join(_USER_COLUMNS)} FROM landrelease_users "
+            f"SELECT {', '.join(USER_COLUMNS)} FROM landrelease_users "
             "WHERE lower(name) = lower(%s)",
             (name,),
         ).fetchone()
-        return None if row is None else dict(zip(_USER_COLUMNS, row, strict=True))
+        return None if row is None else dict(zip(USER_COLUMNS, row, strict=True))
 
     def credentials(self, token_id: str) -> dict[str, Any] | None:
         """Return the user holding the token of `token_id`, with the token's hash; or None."""
-        cols = (*_USER_COLUMNS, "token_hash")
+        cols = (*USER_COLUMNS, "token_hash")
         row = self._read(
             f"SELECT {', '.join(cols)} FROM landrelease_users WHERE token_id = %s", (token_id,)
         ).fetchone()
@@ -374,9 +371,9 @@ class PgUsers(_Repository):
     def all(self) -> list[dict[str, Any]]:
         """Return every user, revoked ones too, in the order they were added (no token)."""
         rows = self._read(
-            f"SELECT {', '.join(_USER_COLUMNS)} FROM landrelease_users ORDER BY id"
+            f"SELECT {', '.join(USER_COLUMNS)} FROM landrelease_users ORDER BY id"
         ).fetchall()
-        return _rows(_USER_COLUMNS, rows)
+        return _rows(USER_COLUMNS, rows)
 
     def revoke(self, name: str, *, at: str, actor: str) -> None:
         """Revoke a user's token (the row stays; a second revocation keeps the first);
@@ -387,7 +384,7 @@ class PgUsers(_Repository):
             (at, actor, name),
         )
         if cur.rowcount == 0 and self.get(name) is None:
-            raise NotFound(f"no user named {name!r}; 'landrelease users list' shows them")
+            raise user_not_found(name)
 
 
 class PgSessions(_Repository):
@@ -406,10 +403,10 @@ class PgSessions(_Repository):
     def get(self, id_hash: str) -> dict[str, Any] | None:
         """Return a session (user_name, csrf_token, created_at, expires_at, ended_at); or None."""
         row = self._read(
-            f"SELECT {', '.join(_SESSION_COLUMNS)} FROM landrelease_sessions WHERE id_hash = %s",
+            f"SELECT {', '.join(SESSION_COLUMNS)} FROM landrelease_sessions WHERE id_hash = %s",
             (id_hash,),
         ).fetchone()
-        return None if row is None else dict(zip(_SESSION_COLUMNS, row, strict=True))
+        return None if row is None else dict(zip(SESSION_COLUMNS, row, strict=True))
 
     def end(self, id_hash: str, *, at: str) -> None:
         """End a session (a sign-out); an unknown or ended one is left as it is."""
@@ -465,7 +462,7 @@ class PgProposals(_Repository):
         """Return one proposal; NotFound if there is none with this id."""
         row = self._read(self._SELECT + " WHERE id = %s", (proposal_id,)).fetchone()
         if row is None:
-            raise NotFound(f"no status proposal {proposal_id}")
+            raise proposal_not_found(proposal_id)
         return dict(zip(PROPOSAL_COLUMNS, row, strict=True))
 
     def select(self, state: str | None = None) -> list[dict[str, Any]]:
@@ -484,16 +481,12 @@ class PgProposals(_Repository):
             (state, by, at, reason, proposal_id),
         )
         if cur.rowcount == 0:
-            p = self.get(proposal_id)  # NotFound for an unknown id
-            raise ConflictError(
-                f"status proposal {proposal_id} was {p['state']} already, by {p['decided_by']} "
-                f"at {p['decided_at']}"
-            )
+            raise proposal_decided(proposal_id, self.get(proposal_id))  # or NotFound
 
 
 # -- reference layers --------------------------------------------------------------------------
 
-# The PostGIS type of each declared geometry type of a reference layer (store/layers.py).
+# The PostGIS type of each declared geometry type of a reference layer (store/side_tables.py).
 _POSTGIS_TYPES = {
     "POINT": "Point",
     "MULTIPOINT": "MultiPoint",
@@ -504,7 +497,6 @@ _POSTGIS_TYPES = {
 # The WKB (little-endian) that makes one Polygon's WKB a MultiPolygon of it: no new geometry.
 _MULTI_OF_ONE = b"\x01\x06\x00\x00\x00\x01\x00\x00\x00"
 _IDENTIFIER_BYTES = 63  # PostgreSQL cuts longer names short
-_COLUMN = re.compile(r"[a-z][a-z0-9_]{0,62}\Z")  # as store/layers.py writes them
 _FLOAT_TYPES = ("double precision", "real")
 
 
@@ -572,7 +564,7 @@ class PgLayers(_Repository):
         """Write a reference layer as the table `ref_<name>`; return the table.
 
         `geoms` (EPSG:4326, XY, none missing or empty) must all be of `geometry_type` (one
-        of store/layers.py's GEOMETRY_TYPE_IDS; a Polygon goes in a MULTIPOLYGON layer as
+        of `side_tables.GEOMETRY_TYPE_IDS`; a Polygon goes in a MULTIPOLYGON layer as
         the one-part MultiPolygon it is); `columns` (lower-case names) become the table's
         fields, typed by their dtype. A name or table in use already is a ValidationError,
         and nothing is written. The rows go in by one binary COPY, the index is built after.
@@ -581,15 +573,8 @@ class PgLayers(_Repository):
         if len(f"ix_{table}_{GEOM}".encode()) > _IDENTIFIER_BYTES:
             raise ValueError(f"reference layer table name too long for PostgreSQL: {table!r}")
         self._refuse_taken(name, table)
-        geoms = np.asarray(geoms, dtype=object)
+        geoms, types = checked_layer(table, geometry_type, geoms, columns)
         n = len(geoms)
-        if not n:
-            raise ValueError("a reference layer has at least one feature")
-        if geometry_type not in GEOMETRY_TYPE_IDS:
-            raise ValueError(f"not a reference layer geometry type: {geometry_type!r}")
-        types = shapely.get_type_id(geoms)
-        if not np.isin(types, GEOMETRY_TYPE_IDS[geometry_type]).all():
-            raise ValueError(f"geometries other than {geometry_type} given for {table}")
         with_z = shapely.has_z(geoms)
         if with_z.any():
             i = int(np.flatnonzero(with_z)[0])
@@ -597,11 +582,6 @@ class PgLayers(_Repository):
                 f"cannot store a {geoms[i].geom_type} Z in a {geometry_type} (XY) layer "
                 f"(geometry {i + 1} of {n})"
             )
-        for col, values in columns.items():
-            if not _COLUMN.match(col) or col in ("fid", GEOM):
-                raise ValueError(f"not a reference layer column name: {col!r}")
-            if len(values) != n:
-                raise ValueError(f"column {col} has {len(values)} values for {n} features")
 
         names = list(columns)
         fields = "".join(f',\n  "{c}" {_field_type(np.asarray(columns[c]))}' for c in names)
@@ -637,13 +617,7 @@ class PgLayers(_Repository):
     def _refuse_taken(self, name: str, table: str) -> None:
         known = self.get(name)
         if known is not None:
-            raise ValidationError(
-                name,
-                "name",
-                f"a reference layer named {name!r} exists already ({known['kind']}, added "
-                f"{known['added_at']} by {known['added_by']}); give another --name, or "
-                f"remove it first with 'landrelease layers remove {name}'",
-            )
+            raise layer_name_taken(name, known)
         row = self._read(
             "SELECT (SELECT name FROM landrelease_reference_layers WHERE table_name = %s), "
             "to_regclass(%s) IS NOT NULL",
@@ -652,12 +626,7 @@ class PgLayers(_Repository):
         assert row is not None
         layer, exists = row
         if layer is not None or exists:
-            other = f"layer {layer!r}" if layer is not None else "another table"
-            raise ValidationError(
-                name,
-                "name",
-                f"the table {table} of this name is used by {other} already; give another --name",
-            )
+            raise layer_table_taken(name, table, layer)
 
     def read(self, name: str) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         """Return a layer's geometries (shapely, EPSG:4326) and columns, in stored order.
@@ -666,7 +635,7 @@ class PgLayers(_Repository):
         NotFound for an unknown name.
         """
         if self.get(name) is None:
-            raise _layer_not_found(name)
+            raise layer_not_found(name)
         table = layer_table(name)
         info = self._read(
             "SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute "
@@ -675,7 +644,7 @@ class PgLayers(_Repository):
             (table,),
         ).fetchall()
         # (a column added by hand in a GIS client, of a name we would not write, is left out)
-        names = [c for c, _t in info if c not in ("fid", GEOM) and _COLUMN.match(c)]
+        names = [c for c, _t in info if c not in ("fid", GEOM) and LAYER_COLUMN.match(c)]
         types = dict(info)
         select = "".join(f', "{c}"' for c in names)
         rows = self._read(
@@ -698,7 +667,7 @@ class PgLayers(_Repository):
         QGIS and its row; return the row. NotFound for an unknown name."""
         row = self.get(name)
         if row is None:
-            raise _layer_not_found(name)
+            raise layer_not_found(name)
         table = layer_table(name)
         self._write(f"DROP TABLE IF EXISTS {table}")
         if _returned(self._read("SELECT to_regclass('layer_styles') IS NOT NULL")):
@@ -707,21 +676,7 @@ class PgLayers(_Repository):
         return row
 
 
-def _layer_not_found(name: str) -> NotFound:
-    return NotFound(f"no reference layer named {name!r}; 'landrelease layers list' shows them")
-
-
 # -- saved rankings ----------------------------------------------------------------------------
-
-
-def _json_text(value: Any) -> str:
-    """Return `value` as JSON text (keys sorted: the same value is the same text); a str is
-    taken to be JSON already."""
-    if isinstance(value, str):
-        return value
-    return orjson.dumps(
-        value, option=orjson.OPT_SORT_KEYS | orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS
-    ).decode()
 
 
 # Read back as SQLite gives them: the date as ISO text, the JSON as written (then parsed).
@@ -729,12 +684,6 @@ _RANKING_SELECT = (
     "SELECT id, created_at, created_by, as_of::text, config, inputs::text, areas "
     "FROM landrelease_rankings"
 )
-
-
-def _ranking(row: Sequence[Any]) -> dict[str, Any]:
-    out = dict(zip(RANKING_COLUMNS, row, strict=True))
-    out["inputs"] = orjson.loads(out["inputs"])
-    return out
 
 
 class PgRankings(_Repository):
@@ -760,7 +709,7 @@ class PgRankings(_Repository):
                 ranking["created_by"],
                 str(ranking["as_of"]),
                 ranking["config"],
-                _json_text(ranking["inputs"]),
+                json_text(ranking["inputs"]),
                 int(ranking.get("areas", len(rows))),
             ),
         ).fetchone()
@@ -776,7 +725,7 @@ class PgRankings(_Repository):
                 [int(r["rank"]) for r in rows],
                 [r["ref"] for r in rows],
                 [float(r["score"]) for r in rows],
-                [_json_text(r["components"]) for r in rows],
+                [json_text(r["components"]) for r in rows],
             ),
         )
         return True
@@ -784,19 +733,19 @@ class PgRankings(_Repository):
     def get(self, ranking_id: str) -> dict[str, Any] | None:
         """Return one saved ranking (inputs parsed from JSON), or None."""
         row = self._read(_RANKING_SELECT + " WHERE id = %s", (ranking_id,)).fetchone()
-        return None if row is None else _ranking(row)
+        return None if row is None else saved_ranking(row)
 
     def latest(self) -> dict[str, Any] | None:
         """Return the ranking saved last, or None if none is."""
         row = self._read(
             _RANKING_SELECT + ' ORDER BY created_at DESC, id COLLATE "C" DESC LIMIT 1'
         ).fetchone()
-        return None if row is None else _ranking(row)
+        return None if row is None else saved_ranking(row)
 
     def all(self) -> list[dict[str, Any]]:
         """Return every saved ranking, the oldest first."""
         rows = self._read(_RANKING_SELECT + ' ORDER BY created_at, id COLLATE "C"').fetchall()
-        return [_ranking(r) for r in rows]
+        return [saved_ranking(r) for r in rows]
 
     def areas(self, ranking_id: str) -> list[dict[str, Any]]:
         """Return the ranked areas of a ranking by rank (components parsed); [] if none."""
@@ -805,7 +754,7 @@ class PgRankings(_Repository):
             'WHERE ranking_id = %s ORDER BY rank, ref COLLATE "C"',
             (ranking_id,),
         ).fetchall()
-        return [dict(zip(AREA_COLUMNS, (*r[:3], orjson.loads(r[3])), strict=True)) for r in rows]
+        return [ranked_area(r) for r in rows]
 
 
 __all__ = [

@@ -28,7 +28,7 @@ import psycopg
 from psycopg import sql as pgsql
 
 from landrelease.domain.errors import InputFileError, LandreleaseError, NotFound
-from landrelease.store.postgis import _conninfo, public_url
+from landrelease.store.postgis import conninfo, public_url
 from landrelease.store.postgis_uow import PgUnitOfWork
 from landrelease.store.transfer import CHUNK, Claim, Table
 
@@ -213,7 +213,7 @@ def _connected(url: str) -> Iterator[psycopg.Connection[Any]]:
     """Yield a connection of its own to the database at `url`; one that cannot be made is
     an InputFileError saying why."""
     try:
-        conn = psycopg.connect(_conninfo(url), autocommit=True)
+        conn = psycopg.connect(conninfo(url), autocommit=True)
     except psycopg.OperationalError as exc:
         text = " ".join(str(exc).split())
         database = urllib.parse.urlsplit(url).path.lstrip("/")

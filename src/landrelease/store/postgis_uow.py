@@ -24,7 +24,9 @@ from landrelease.domain.errors import ConflictError, DuplicateGeometry, NotFound
 from landrelease.domain.records import KINDS, RecordKind
 from landrelease.store import geopackage as gpkg
 from landrelease.store.base import GEOM, UNCHANGED, BBox, Columns, OrderBy
+from landrelease.store.box_index import MemoryBoxes
 from landrelease.store.history import field_columns, history_table
+from landrelease.store.messages import RECORD_NOUNS
 from landrelease.store.postgis_schema import SRID, column_type, is_bool
 from landrelease.store.query import (
     Query,
@@ -33,7 +35,6 @@ from landrelease.store.query import (
     read_query,
     readable_columns,
 )
-from landrelease.store.sqlite_uow import _ONE_OF
 
 if TYPE_CHECKING:
     from landrelease.store import postgis_tables
@@ -88,12 +89,28 @@ def encode_geometries(kind: RecordKind, geoms: np.ndarray) -> list[str | None]:
 
 
 class PgUnitOfWork:
-    """One PostgreSQL transaction on one pooled connection, and the repositories that use it."""
+    """One PostgreSQL transaction on one pooled connection, and the repositories that use it.
 
-    def __init__(self, conn: psycopg.Connection[Any], *, write: bool, translate: Translate):
+    With `begin`, the transaction is begun by that statement only when the unit of work
+    first uses the database, in one round trip with its first statement (a pipeline); a unit
+    of work that reads nothing from the database (a page of keys from the box index) then
+    costs no round trip at all.
+    """
+
+    def __init__(
+        self,
+        conn: psycopg.Connection[Any],
+        *,
+        write: bool,
+        translate: Translate,
+        begin: str | None = None,
+        boxes: Callable[[RecordKind], MemoryBoxes] | None = None,
+    ):
         self._conn = conn
         self._write = write
         self._translate = translate
+        self._begin = begin
+        self.boxes = boxes  # the store's in-memory box indexes, for reads
         self._open = True
         self._records: dict[str, PgRecords] = {}
 
@@ -177,12 +194,12 @@ class PgUnitOfWork:
 
     def commit(self) -> None:
         """Commit now; the unit of work is then over."""
-        self._live()
+        self._check_open()
         self._end("COMMIT")
 
     def rollback(self) -> None:
         """Roll back now; the unit of work is then over."""
-        self._live()
+        self._check_open()
         self._end("ROLLBACK")
 
     # -- for the store and the repositories ------------------------------------------------
@@ -195,11 +212,17 @@ class PgUnitOfWork:
         leave as LandreleaseErrors where they have a meaning for the user (busy, read-only,
         a value refused), else as psycopg raised them.
         """
-        conn = self._live()
+        self._check_open()
         if not self._write and sql.lstrip().split(None, 1)[0].upper() in _WRITES:
             raise RuntimeError(_READ_ONLY)
+        conn = self._conn
         with self.translated():
-            return conn.execute(sql, params or None, binary=binary)
+            if self._begin is None:
+                return conn.execute(sql, params or None, binary=binary)
+            with conn.pipeline():
+                conn.execute(self._begin)
+                self._begin = None
+                return conn.execute(sql, params or None, binary=binary)
 
     @contextmanager
     def copy(self, statement: str) -> Iterator[psycopg.Copy]:
@@ -247,17 +270,25 @@ class PgUnitOfWork:
         if self._open:
             self._end("COMMIT" if commit else "ROLLBACK")
 
-    def _live(self) -> psycopg.Connection[Any]:
+    def _check_open(self) -> None:
         if not self._open:
             raise RuntimeError(
                 "this unit of work is over (committed or rolled back); begin another"
             )
+
+    def _live(self) -> psycopg.Connection[Any]:
+        """Return the connection, in the transaction (begun now if it was not yet)."""
+        self._check_open()
+        if self._begin is not None:
+            begin, self._begin = self._begin, None
+            with self.translated():
+                self._conn.execute(begin)
         return self._conn
 
     def _end(self, statement: str) -> None:
         self._open = False
-        if self._conn.broken:
-            return  # the server ended the session: nothing to end
+        if self._begin is not None or self._conn.broken:
+            return  # never begun, or the server ended the session: nothing to end
         with self.translated():
             self._conn.execute(statement)
 
@@ -279,7 +310,7 @@ class PgRecords:
         """Return one record as stored (fields, change stamp, "geometry"); NotFound if none."""
         cols = self.select(columns=readable_columns(self._kind), where={"ref": ref})
         if not cols["ref"]:
-            raise NotFound(f"{ref}: no {_ONE_OF[self._kind.name]} with this reference")
+            raise NotFound(f"{ref}: no {RECORD_NOUNS[self._kind.name]} with this reference")
         rec = {k: v[0] for k, v in cols.items() if k != "geometry"}
         rec["geometry"] = cols["geometry"][0] if "geometry" in cols else None
         return rec
@@ -299,13 +330,28 @@ class PgRecords:
         """Return matching records as columns (lists), plus "geometry" decoded to shapely.
 
         Everything is done by the database: `bbox` by the GiST index and an intersection
-        test, `filter` compiled to SQL, the order and the page.
+        test, `filter` compiled to SQL, the order and the page; but a read unit of work
+        answers a page of refs and versions in a box, in stored order, from the store's
+        in-memory box index (`store/postgis_boxes.py`), as the file's does.
         """
         kind = self._kind
         q = read_query(
             kind, columns=columns, where=where, order_by=order_by, limit=limit, offset=offset
         )
         want_geom = geometry and kind.geometry is not None
+        boxes = self._uow.boxes
+        if (
+            boxes is not None
+            and bbox is not None
+            and kind.geometry is not None
+            and filter is None
+            and not (want_geom or q.where or q.order)
+            and set(q.columns) <= {"ref", "version"}
+        ):
+            refs, versions = boxes(kind).keys_in(bbox)
+            end = None if q.limit is None else q.offset + q.limit
+            known: dict[str, list[Any]] = {"ref": refs, "version": versions}
+            return {c: known[c][q.offset : end] for c in q.columns}
         sel = [f"t.{c}" for c in q.columns]
         if want_geom:
             sel.append(f"ST_AsBinary(t.{GEOM})")

@@ -15,10 +15,17 @@ UPDATE and DELETE from any client, as the history tables refuse changes to earli
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-import orjson
+from landrelease.store.messages import RANKINGS_KEPT
+from landrelease.store.side_tables import (
+    AREA_COLUMNS,
+    RANKING_COLUMNS,
+    json_text,
+    ranked_area,
+    saved_ranking,
+)
 
 if TYPE_CHECKING:
     from landrelease.store.sqlite_uow import SqliteUnitOfWork
@@ -49,41 +56,18 @@ INDEXES = (
     "CREATE INDEX ix_landrelease_rankings_created_at ON landrelease_rankings(created_at)",
 )
 
-_REFUSAL = (
-    "landrelease: saved rankings are append-only (a ranking is evidence of a decision); "
-    "save a new one with landrelease prioritize --save"
-)
 GUARDS = tuple(
     f"CREATE TRIGGER {table}_no_{what} BEFORE {what.upper()} ON {table}\n"
-    f"BEGIN SELECT RAISE(ABORT, '{_REFUSAL}'); END"
+    f"BEGIN SELECT RAISE(ABORT, '{RANKINGS_KEPT}'); END"
     for table in ("landrelease_rankings", "landrelease_ranking_areas")
     for what in ("update", "delete")
 )
-
-RANKING_COLUMNS = ("id", "created_at", "created_by", "as_of", "config", "inputs", "areas")
-AREA_COLUMNS = ("rank", "ref", "score", "components")
 
 
 def create_tables(execute: Execute) -> None:
     """Create the rankings tables, their indexes and their append-only guards."""
     for sql in (RANKINGS_DDL, RANKING_AREAS_DDL, *INDEXES, *GUARDS):
         execute(sql)
-
-
-def _json(value: Any) -> str:
-    """Return `value` as JSON text (keys sorted: the same value is the same text); a str is
-    taken to be JSON already."""
-    if isinstance(value, str):
-        return value
-    return orjson.dumps(
-        value, option=orjson.OPT_SORT_KEYS | orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS
-    ).decode()
-
-
-def _ranking(row: Sequence[Any]) -> dict[str, Any]:
-    out = dict(zip(RANKING_COLUMNS, row, strict=True))
-    out["inputs"] = orjson.loads(out["inputs"])
-    return out
 
 
 class SqliteRankings:
@@ -114,7 +98,7 @@ class SqliteRankings:
                 ranking["created_by"],
                 str(ranking["as_of"]),
                 ranking["config"],
-                _json(ranking["inputs"]),
+                json_text(ranking["inputs"]),
                 int(ranking.get("areas", len(rows))),
             ),
             write=True,
@@ -128,7 +112,7 @@ class SqliteRankings:
                     int(r["rank"]),
                     r["ref"],
                     float(r["score"]),
-                    _json(r["components"]),
+                    json_text(r["components"]),
                 )
                 for r in rows
             ],
@@ -142,7 +126,7 @@ class SqliteRankings:
             f"SELECT {', '.join(RANKING_COLUMNS)} FROM landrelease_rankings WHERE id = ?",
             (ranking_id,),
         ).fetchone()
-        return None if row is None else _ranking(row)
+        return None if row is None else saved_ranking(row)
 
     def latest(self) -> dict[str, Any] | None:
         """Return the ranking saved last, or None if none is."""
@@ -150,7 +134,7 @@ class SqliteRankings:
             f"SELECT {', '.join(RANKING_COLUMNS)} FROM landrelease_rankings "
             "ORDER BY created_at DESC, rowid DESC LIMIT 1"
         ).fetchone()
-        return None if row is None else _ranking(row)
+        return None if row is None else saved_ranking(row)
 
     def all(self) -> list[dict[str, Any]]:
         """Return every saved ranking, the oldest first."""
@@ -158,7 +142,7 @@ class SqliteRankings:
             f"SELECT {', '.join(RANKING_COLUMNS)} FROM landrelease_rankings "
             "ORDER BY created_at, rowid"
         ).fetchall()
-        return [_ranking(r) for r in rows]
+        return [saved_ranking(r) for r in rows]
 
     def areas(self, ranking_id: str) -> list[dict[str, Any]]:
         """Return the ranked areas of a ranking by rank (components parsed); [] if none."""
@@ -167,16 +151,11 @@ class SqliteRankings:
             "WHERE ranking_id = ? ORDER BY rank, ref",
             (ranking_id,),
         ).fetchall()
-        return [
-            {"rank": r[0], "ref": r[1], "score": r[2], "components": orjson.loads(r[3])}
-            for r in rows
-        ]
+        return [ranked_area(r) for r in rows]
 
 
 __all__ = [
-    "AREA_COLUMNS",
     "GUARDS",
-    "RANKING_COLUMNS",
     "SqliteRankings",
     "create_tables",
 ]

@@ -13,7 +13,7 @@ import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import orjson
@@ -31,24 +31,10 @@ from landrelease.store import geopackage as gpkg
 from landrelease.store.base import UNCHANGED, BBox, Columns, OrderBy
 from landrelease.store.box_index import BoxIndex
 from landrelease.store.connections import Connection, ConnectionPool, migration_connection
+from landrelease.store.schema_migrations import MIGRATIONS, SCHEMA_HEAD, alembic_config
 from landrelease.store.sqlite_uow import SqliteUnitOfWork, encode_geometries
 
-if TYPE_CHECKING:
-    from alembic.config import Config
-    from sqlalchemy import Connection as SAConnection
-
-MIGRATIONS = Path(__file__).with_name("migrations")
-SCHEMA_HEAD = "0006"  # the newest migration; a test checks it against the migrations folder
 BUSY_TIMEOUT_MS = 10_000  # how long a writer waits for another's write lock, by default
-
-
-def _alembic_config(conn: SAConnection) -> Config:
-    from alembic.config import Config
-
-    cfg = Config()
-    cfg.set_main_option("script_location", str(MIGRATIONS))
-    cfg.attributes["connection"] = conn
-    return cfg
 
 
 class SqliteStore:
@@ -159,7 +145,7 @@ class SqliteStore:
         from alembic import command
 
         with migration_connection(self.pool) as sa_conn:
-            command.upgrade(_alembic_config(sa_conn), "head")
+            command.upgrade(alembic_config(sa_conn), "head")
             sa_conn.commit()
 
     def _restore_wal(self) -> None:
@@ -465,4 +451,4 @@ def _setup(raw: sqlite3.Connection) -> None:
     raw.execute("PRAGMA foreign_keys = ON")
 
 
-__all__ = ["KINDS", "UNCHANGED", "SqliteStore"]
+__all__ = ["KINDS", "MIGRATIONS", "SCHEMA_HEAD", "UNCHANGED", "SqliteStore"]

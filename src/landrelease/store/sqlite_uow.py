@@ -24,6 +24,7 @@ from landrelease.store.base import GEOM, UNCHANGED, BBox, Columns, OrderBy
 from landrelease.store.box_index import BoxIndex
 from landrelease.store.connections import Connection, Result
 from landrelease.store.layers import SqliteLayers
+from landrelease.store.messages import RECORD_NOUNS, WRITE_IN_READ_UNIT, batch_not_found
 from landrelease.store.query import (
     Query,
     checked_column,
@@ -32,19 +33,11 @@ from landrelease.store.query import (
     readable_columns,
 )
 from landrelease.store.rankings import SqliteRankings
+from landrelease.store.side_tables import BATCH_COLUMNS
 from landrelease.store.users import SqliteProposals, SqliteSessions, SqliteUsers
 
 # A list of values longer than this is bound as one JSON array (no limit on SQL variables).
 _MANY_VALUES = 500
-
-# What a record of each kind is called in a message.
-_ONE_OF = {
-    "hazards": "hazard area",
-    "events": "contamination event",
-    "activities": "activity",
-    "items": "item",
-    "accidents": "accident",
-}
 
 
 def encode_geometries(kind: RecordKind, geoms: np.ndarray) -> list[bytes | None]:
@@ -147,9 +140,7 @@ class SqliteUnitOfWork:
         """Return the connection of this transaction while it is open."""
         self._live()
         if write and not self._write:
-            raise RuntimeError(
-                "a write in a read unit of work: begin it with store.unit_of_work(write=True)"
-            )
+            raise RuntimeError(WRITE_IN_READ_UNIT)
         return self._conn
 
     def finish(self, *, commit: bool) -> None:
@@ -191,7 +182,7 @@ class SqliteRecords:
         """Return one record as stored (fields, change stamp, "geometry"); NotFound if none."""
         cols = self.select(columns=readable_columns(self._kind), where={"ref": ref})
         if not cols["ref"]:
-            raise NotFound(f"{ref}: no {_ONE_OF[self._kind.name]} with this reference")
+            raise NotFound(f"{ref}: no {RECORD_NOUNS[self._kind.name]} with this reference")
         rec = {k: v[0] for k, v in cols.items() if k != "geometry"}
         rec["geometry"] = cols["geometry"][0] if "geometry" in cols else None
         return rec
@@ -597,8 +588,6 @@ class SqliteRecords:
 class SqliteBatches:
     """Import batches in `landrelease_batches`."""
 
-    _COLUMNS = ("kind", "at", "actor", "reason", "source", "sha256", "records", "rejected")
-
     def __init__(self, uow: SqliteUnitOfWork) -> None:
         self._uow = uow
 
@@ -616,7 +605,7 @@ class SqliteBatches:
     ) -> int:
         """Record one import batch (who, when, why, which file); return its id."""
         cur = self._uow.sql(
-            f"INSERT INTO landrelease_batches ({', '.join(self._COLUMNS)}) "
+            f"INSERT INTO landrelease_batches ({', '.join(BATCH_COLUMNS)}) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (kind.name, at, actor, reason, source, sha256, records, rejected),
             write=True,
@@ -627,12 +616,12 @@ class SqliteBatches:
     def get(self, batch_id: int) -> dict[str, Any]:
         """Return one batch; NotFound if there is none with this id."""
         row = self._uow.sql(
-            f"SELECT {', '.join(self._COLUMNS)} FROM landrelease_batches WHERE id = ?",
+            f"SELECT {', '.join(BATCH_COLUMNS)} FROM landrelease_batches WHERE id = ?",
             (batch_id,),
         ).fetchone()
         if row is None:
-            raise NotFound(f"no import batch {batch_id}")
-        return dict(zip(self._COLUMNS, row, strict=True))
+            raise batch_not_found(batch_id)
+        return dict(zip(BATCH_COLUMNS, row, strict=True))
 
 
 class SqliteSettings:

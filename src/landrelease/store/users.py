@@ -22,7 +22,16 @@ import sqlite3
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from landrelease.domain.errors import ConflictError, NotFound, ValidationError
+from landrelease.store.messages import (
+    PROPOSAL_DECIDED,
+    PROPOSALS_KEPT,
+    USERS_KEPT,
+    proposal_decided,
+    proposal_not_found,
+    user_name_taken,
+    user_not_found,
+)
+from landrelease.store.side_tables import PROPOSAL_COLUMNS, SESSION_COLUMNS, USER_COLUMNS
 
 if TYPE_CHECKING:
     from landrelease.store.sqlite_uow import SqliteUnitOfWork
@@ -67,15 +76,14 @@ PROPOSALS_DDL = """CREATE TABLE landrelease_status_proposals (
 )"""
 
 GUARDS = (
-    """CREATE TRIGGER landrelease_users_no_delete BEFORE DELETE ON landrelease_users
-BEGIN SELECT RAISE(ABORT, 'landrelease: users are never deleted (the audit trail names them); \
-revoke one with landrelease users revoke NAME'); END""",
-    """CREATE TRIGGER landrelease_status_proposals_no_delete BEFORE DELETE ON \
+    f"""CREATE TRIGGER landrelease_users_no_delete BEFORE DELETE ON landrelease_users
+BEGIN SELECT RAISE(ABORT, '{USERS_KEPT}'); END""",
+    f"""CREATE TRIGGER landrelease_status_proposals_no_delete BEFORE DELETE ON \
 landrelease_status_proposals
-BEGIN SELECT RAISE(ABORT, 'landrelease: status proposals are never deleted'); END""",
-    """CREATE TRIGGER landrelease_status_proposals_decided BEFORE UPDATE ON \
+BEGIN SELECT RAISE(ABORT, '{PROPOSALS_KEPT}'); END""",
+    f"""CREATE TRIGGER landrelease_status_proposals_decided BEFORE UPDATE ON \
 landrelease_status_proposals WHEN OLD.state IS NOT 'pending'
-BEGIN SELECT RAISE(ABORT, 'landrelease: a decided status proposal is never changed'); END""",
+BEGIN SELECT RAISE(ABORT, '{PROPOSAL_DECIDED}'); END""",
 )
 
 INDEXES = (
@@ -89,24 +97,6 @@ def create_tables(execute: Execute) -> None:
     """Create the users, sessions and proposals tables, their indexes and guards."""
     for sql in (USERS_DDL, SESSIONS_DDL, PROPOSALS_DDL, *INDEXES, *GUARDS):
         execute(sql)
-
-
-_USER_COLUMNS = ("name", "role", "created_at", "created_by", "revoked_at", "revoked_by")
-_SESSION_COLUMNS = ("user_name", "csrf_token", "created_at", "expires_at", "ended_at")
-PROPOSAL_COLUMNS = (
-    "id",
-    "ref",
-    "from_status",
-    "to_status",
-    "reason",
-    "expected_version",
-    "proposed_by",
-    "proposed_at",
-    "state",
-    "decided_by",
-    "decided_at",
-    "decision_reason",
-)
 
 
 class SqliteUsers:
@@ -136,18 +126,18 @@ class SqliteUsers:
         except sqlite3.IntegrityError as exc:
             if "token_id" in str(exc):  # 72 random bits: a clash is a bug, not the user's
                 raise
-            raise _name_taken(name) from None
+            raise user_name_taken(name) from None
 
     def get(self, name: str) -> dict[str, Any] | None:
         """Return a user (name, role, created_at/by, revoked_at/by) by name, any case."""
         row = self._uow.sql(
-            f"SELECT {', '.join(_USER_COLUMNS)} FROM landrelease_users WHERE name = ?", (name,)
+            f"SELECT {', '.join(USER_COLUMNS)} FROM landrelease_users WHERE name = ?", (name,)
         ).fetchone()
-        return None if row is None else dict(zip(_USER_COLUMNS, row, strict=True))
+        return None if row is None else dict(zip(USER_COLUMNS, row, strict=True))
 
     def credentials(self, token_id: str) -> dict[str, Any] | None:
         """Return the user holding the token of `token_id`, with the token's hash; or None."""
-        cols = (*_USER_COLUMNS, "token_hash")
+        cols = (*USER_COLUMNS, "token_hash")
         row = self._uow.sql(
             f"SELECT {', '.join(cols)} FROM landrelease_users WHERE token_id = ?", (token_id,)
         ).fetchone()
@@ -156,9 +146,9 @@ class SqliteUsers:
     def all(self) -> list[dict[str, Any]]:
         """Return every user, revoked ones too, in the order they were added (no token)."""
         rows = self._uow.sql(
-            f"SELECT {', '.join(_USER_COLUMNS)} FROM landrelease_users ORDER BY id"
+            f"SELECT {', '.join(USER_COLUMNS)} FROM landrelease_users ORDER BY id"
         ).fetchall()
-        return [dict(zip(_USER_COLUMNS, r, strict=True)) for r in rows]
+        return [dict(zip(USER_COLUMNS, r, strict=True)) for r in rows]
 
     def revoke(self, name: str, *, at: str, actor: str) -> None:
         """Revoke a user's token (the row stays); NotFound for an unknown name."""
@@ -169,16 +159,7 @@ class SqliteUsers:
             write=True,
         )
         if res.rowcount == 0 and self.get(name) is None:
-            raise NotFound(f"no user named {name!r}; 'landrelease users list' shows them")
-
-
-def _name_taken(name: str) -> ValidationError:
-    return ValidationError(
-        name,
-        "name",
-        f"a user named {name!r} exists already (names stay taken after a revocation, since "
-        "the audit trail names them); choose another name",
-    )
+            raise user_not_found(name)
 
 
 class SqliteSessions:
@@ -207,10 +188,10 @@ class SqliteSessions:
     def get(self, id_hash: str) -> dict[str, Any] | None:
         """Return a session (user_name, csrf_token, created_at, expires_at, ended_at); or None."""
         row = self._uow.sql(
-            f"SELECT {', '.join(_SESSION_COLUMNS)} FROM landrelease_sessions WHERE id_hash = ?",
+            f"SELECT {', '.join(SESSION_COLUMNS)} FROM landrelease_sessions WHERE id_hash = ?",
             (id_hash,),
         ).fetchone()
-        return None if row is None else dict(zip(_SESSION_COLUMNS, row, strict=True))
+        return None if row is None else dict(zip(SESSION_COLUMNS, row, strict=True))
 
     def end(self, id_hash: str, *, at: str) -> None:
         """End a session (a sign-out); an unknown or ended one is left as it is."""
@@ -273,7 +254,7 @@ class SqliteProposals:
             (proposal_id,),
         ).fetchone()
         if row is None:
-            raise NotFound(f"no status proposal {proposal_id}")
+            raise proposal_not_found(proposal_id)
         return dict(zip(PROPOSAL_COLUMNS, row, strict=True))
 
     def select(self, state: str | None = None) -> list[dict[str, Any]]:
@@ -295,15 +276,10 @@ class SqliteProposals:
             write=True,
         )
         if res.rowcount == 0:
-            p = self.get(proposal_id)  # NotFound for an unknown id
-            raise ConflictError(
-                f"status proposal {proposal_id} was {p['state']} already, by {p['decided_by']} "
-                f"at {p['decided_at']}"
-            )
+            raise proposal_decided(proposal_id, self.get(proposal_id))  # or NotFound
 
 
 __all__ = [
-    "PROPOSAL_COLUMNS",
     "SqliteProposals",
     "SqliteSessions",
     "SqliteUsers",
