@@ -627,3 +627,32 @@ def test_database_errors_that_mean_something_are_ours(db: str) -> None:
     refused = store._error(errors.RaiseException("landrelease: history is never changed"), 0)
     assert isinstance(refused, ValidationError) and str(refused).startswith("landrelease:")
     assert store._error(errors.UniqueViolation("duplicate key"), 0) is None  # the caller's
+
+
+def test_as_many_reads_as_the_pool_holds_all_answer_boxes_from_memory(
+    db: str, pg_refs: dict[str, str]
+) -> None:
+    """Each read asks the box index through its own connection: a pool's worth of reads at
+    once, each holding its connection, do not wait for one more (they did, until the pool
+    gave up and called the registry busy)."""
+    import threading
+
+    from landrelease.store.postgis import POOL_SIZE
+
+    store = open_store(db)
+    together = threading.Barrier(POOL_SIZE, timeout=20)
+
+    def read() -> list[str]:
+        with store.unit_of_work() as uow:
+            records = uow.records(HAZARDS)
+            records.get(pg_refs["kyiv"])  # the read holds its pooled connection from here
+            together.wait()  # every connection of the pool is held by a read now
+            got = records.select(columns=["ref", "version"], bbox=(22, 44, 41, 53), geometry=False)
+            return sorted(got["ref"])
+
+    try:
+        with ThreadPoolExecutor(max_workers=POOL_SIZE) as pool:
+            answers = list(pool.map(lambda _: read(), range(POOL_SIZE)))
+    finally:
+        store.close()
+    assert all(a == answers[0] for a in answers) and set(pg_refs.values()) <= set(answers[0])

@@ -38,7 +38,8 @@ class MemoryBoxes(ABC):
     """The boxes of one feature table's current rows, with their refs and versions.
 
     A backend's subclass gives `_check`, `_read` and `close`; they are called with the
-    index's lock held, one thread at a time.
+    index's lock held, one thread at a time, with the `via` a read gave `keys_in` (what to
+    ask the database through: a PostGIS read's own connection, say), or None.
     """
 
     def __init__(self, kind: RecordKind) -> None:
@@ -50,9 +51,9 @@ class MemoryBoxes(ABC):
         self._refs = np.empty(0, dtype=object)
         self._versions = np.empty(0, dtype=np.int64)
 
-    def keys_in(self, bbox: BBox) -> tuple[list[str], list[int]]:
+    def keys_in(self, bbox: BBox, via: Any = None) -> tuple[list[str], list[int]]:
         """Return the refs and versions of the rows whose geometry intersects `bbox`, in
-        the order they were stored (by fid)."""
+        the order they were stored (by fid); `via`, if given, is how the backend asks."""
         minx, miny, maxx, maxy = (float(v) for v in bbox)
         box = (minx, miny, maxx, maxy)
         with self._lock:
@@ -62,10 +63,10 @@ class MemoryBoxes(ABC):
                 inside = (x0[hit] >= minx) & (x1[hit] <= maxx) & (y0[hit] >= miny)
                 inside &= y1[hit] <= maxy
                 # the counter and the edge's exact test in one go; both again if it moved
-                changes, met = self._check(self._fids[hit[~inside]], box)
+                changes, met = self._check(self._fids[hit[~inside]], box, via)
                 if changes == self._seen:
                     break
-                self._seen, read = self._read()
+                self._seen, read = self._read(via)
                 self._load(read)
             keep = np.ones(len(hit), dtype=bool)
             keep[~inside] = met
@@ -77,13 +78,13 @@ class MemoryBoxes(ABC):
         """Let go of what the index holds in the database (a connection)."""
 
     @abstractmethod
-    def _check(self, fids: np.ndarray, bbox: Box) -> tuple[int, np.ndarray]:
+    def _check(self, fids: np.ndarray, bbox: Box, via: Any) -> tuple[int, np.ndarray]:
         """Return the table's change counter now and, for each fid, whether its geometry
         really intersects the box (an answer that counts only if the counter has not moved:
         of the same snapshot, or read after it)."""
 
     @abstractmethod
-    def _read(self) -> tuple[int, list[BoxRow]]:
+    def _read(self, via: Any) -> tuple[int, list[BoxRow]]:
         """Return the change counter and the rows with a geometry, by fid, of one snapshot
         (or the counter read first: a commit between them is then read again next time)."""
 
@@ -129,11 +130,11 @@ class BoxIndex(MemoryBoxes):
     def _changes(self) -> int:
         return int(self._connection().execute("PRAGMA data_version").fetchone()[0])
 
-    def _check(self, fids: np.ndarray, bbox: Box) -> tuple[int, np.ndarray]:
+    def _check(self, fids: np.ndarray, bbox: Box, via: Any = None) -> tuple[int, np.ndarray]:
         changes = self._changes()  # first: a commit landing after it is seen next time
         return changes, self._meets(fids, bbox) if len(fids) else np.ones(0, dtype=bool)
 
-    def _read(self) -> tuple[int, list[BoxRow]]:
+    def _read(self, via: Any = None) -> tuple[int, list[BoxRow]]:
         table = self._kind.table
         # data_version first: a commit landing during the read is read again next time
         seen = self._changes()

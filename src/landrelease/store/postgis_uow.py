@@ -348,7 +348,8 @@ class PgRecords:
             and not (want_geom or q.where or q.order)
             and set(q.columns) <= {"ref", "version"}
         ):
-            refs, versions = boxes(kind).keys_in(bbox)
+            # asked through this read's own connection: never a second one from the pool
+            refs, versions = boxes(kind).keys_in(bbox, self._uow.execute)
             end = None if q.limit is None else q.offset + q.limit
             known: dict[str, list[Any]] = {"ref": refs, "version": versions}
             return {c: known[c][q.offset : end] for c in q.columns}
