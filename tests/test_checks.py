@@ -69,6 +69,14 @@ def good(kind: str, refs: dict[str, str], i: int = 40) -> dict[str, Any]:
             "occurred_on": "2024-01-01",
             "geometry": centre,
         },
+        "eore": lambda: {
+            "organisation": "Demining NGO",
+            "held_on": "2024-03-01",
+            "method": "interpersonal",
+            "girls": 12,
+            "boys": 9,
+            "geometry": centre,
+        },
     }[kind]()
 
 
@@ -182,6 +190,7 @@ CASES = [
         "end_date",
         "end_date 2024-04-01 is before start_date 2024-05-01",
     ),
+    Case(checks.AUDIENCE_NOT_NEGATIVE, "eore", {"boys": -4}, "boys", "boys -4 is negative"),
 ]
 
 # The checks some test below runs explicitly on a path, besides the cases.

@@ -379,6 +379,29 @@ def source(backend: str, tmp_path_factory: pytest.TempPathFactory) -> str:
             ],
             actor="t",
         )
+        reg.add_records(
+            "eore",
+            [
+                {
+                    "organisation": "Ліга, \"quoted\"; semicolon",
+                    "held_on": "2024-05-14",
+                    "method": "interpersonal",
+                    "admin_area": "Kharkiv oblast",
+                    "girls": 14,
+                    "boys": 11,
+                    "women": 6,
+                    "notes": "school\nsecond line",
+                    "geometry": polygon(2).centroid,
+                },
+                {
+                    "organisation": "Radio Kyiv",
+                    "held_on": "2023-11-02",
+                    "method": "mass_media",
+                    "geometry": polygon(3).centroid,
+                },
+            ],
+            actor="t",
+        )
     return path
 
 

@@ -32,6 +32,7 @@ def _rows(kind: str, n: int, area: str) -> list[dict[str, object]]:
         "activities": {"area_ref": area, "activity_type": "nts", "status": "open"},
         "items": {"area_ref": area, "category": "ap_mine", "state": "destroyed"},
         "accidents": {"area_ref": area, "occurred_on": "2024-01-02"},
+        "eore": {"organisation": "NGO", "held_on": "2024-01-02", "method": "digital"},
     }[kind]
     return [dict(one, geometry=None) for _ in range(n)]
 
@@ -41,7 +42,7 @@ def _rtree_ok(path: Path | str) -> None:
         return  # PostgreSQL keeps its GiST indexes itself: no R-tree tables to check
     conn = sqlite3.connect(path)
     try:
-        for table in ("hazard_areas", "activities", "items", "accidents"):
+        for table in ("hazard_areas", "activities", "items", "accidents", "eore_sessions"):
             assert conn.execute(f"SELECT rtreecheck('rtree_{table}_geom')").fetchone()[0] == "ok"
     finally:
         conn.close()

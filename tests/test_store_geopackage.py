@@ -30,6 +30,7 @@ RECORD_LAYERS = {
     "activities": "MultiPolygon",
     "items": "Point",
     "accidents": "Point",
+    "eore_sessions": "Point",
 }
 # each feature layer has a history layer of its earlier versions, of the same geometry type
 FEATURE_TABLES = RECORD_LAYERS | {f"{k}_history": v for k, v in RECORD_LAYERS.items()}

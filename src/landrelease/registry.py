@@ -1028,6 +1028,84 @@ class Registry:
 
         return access.reject_proposal(self, proposal_id, user=user, reason=reason)
 
+    # -- field submissions and their review -------------------------------------------------
+    # The use cases live in `landrelease.reviewing`; each method here is its door.
+
+    @staticmethod
+    def export_forms(directory: str | Path) -> list[Path]:
+        """Write the field forms (XLSForm .xlsx, made from the registry's codes) into
+        `directory`; return their paths."""
+        from landrelease.field.forms import export_forms
+
+        return export_forms(directory)
+
+    def import_submissions(
+        self,
+        path: str | Path,
+        *,
+        actor: str,
+        form_id: str | None = None,
+        accuracy_limit_m: float | None = None,
+    ) -> Any:  # reviewing.QueueReport
+        """Queue the submissions of an ODK Central or KoboToolbox export for review."""
+        from landrelease import reviewing
+
+        return reviewing.import_submissions(
+            self, path, actor=actor, form_id=form_id, accuracy_limit_m=accuracy_limit_m
+        )
+
+    def queue_submissions(
+        self, subs: list[Any], *, actor: str, source: str, accuracy_limit_m: float | None = None
+    ) -> Any:  # reviewing.QueueReport
+        """Queue submissions already read (field.submission.Submission) for review."""
+        from landrelease import reviewing
+
+        return reviewing.queue_submissions(
+            self, subs, actor=actor, source=source, accuracy_limit_m=accuracy_limit_m
+        )
+
+    def submissions(self, state: str | None = "pending") -> list[dict[str, Any]]:
+        """Return the queued field submissions in `state` (None: all), the oldest first."""
+        from landrelease import reviewing
+
+        return reviewing.submissions(self, state)
+
+    def submission(self, submission_id: int) -> dict[str, Any]:
+        """Return one field submission for review: values, planned records, diffs, flags,
+        history."""
+        from landrelease import reviewing
+
+        return reviewing.submission(self, submission_id)
+
+    def approve_submission(
+        self, submission_id: int, *, actor: str, override: str | None = None
+    ) -> dict[str, Any]:
+        """Write a pending submission's records with the decision; `override` for flags."""
+        from landrelease import reviewing
+
+        return reviewing.approve_submission(self, submission_id, actor=actor, override=override)
+
+    def reject_submission(self, submission_id: int, *, actor: str, reason: str) -> dict[str, Any]:
+        """Reject a pending field submission, saying why."""
+        from landrelease import reviewing
+
+        return reviewing.reject_submission(self, submission_id, actor=actor, reason=reason)
+
+    def edit_submission(
+        self,
+        submission_id: int,
+        changes: dict[str, str],
+        *,
+        actor: str,
+        reason: str | None = None,
+    ) -> dict[str, Any]:
+        """Correct values of a pending field submission and check it again."""
+        from landrelease import reviewing
+
+        return reviewing.edit_submission(
+            self, submission_id, changes, actor=actor, reason=reason
+        )
+
     # -- reference layers (prioritisation) -------------------------------------------------
     # The use cases live in `landrelease.layering`; each method here is its door.
 

@@ -510,6 +510,17 @@ def _mount_priority() -> None:
 _mount_priority()
 
 
+def _mount_field() -> None:
+    from landrelease.cli.field import forms_app, review_app, submissions_app
+
+    app.add_typer(forms_app, name="forms")
+    app.add_typer(submissions_app, name="submissions")
+    app.add_typer(review_app, name="review")
+
+
+_mount_field()
+
+
 def _mount_migrate() -> None:
     from landrelease.cli.migrate import migrate
 

@@ -29,6 +29,7 @@ from landrelease.domain.geometry import Problem
 from landrelease.domain.records import (
     ACCIDENTS,
     ACTIVITIES,
+    EORE,
     EVENTS,
     HAZARDS,
     ITEMS,
@@ -41,6 +42,7 @@ IMPORT: WritePath = "import"  # new records: a file, or records added through th
 EDIT: WritePath = "edit"  # changed fields of a stored record
 REVERT: WritePath = "revert"  # an earlier version restored, as a correction
 
+AUDIENCE = ("girls", "boys", "women", "men")  # the counts of a risk-education session
 FAR_FROM_AREA_M = 1000.0  # an item or accident further than this from its area is warned of
 _FEW = 32  # known values few enough to look for in the rows, rather than row by row
 
@@ -234,6 +236,17 @@ def activity_dates_in_order(batch: Batch) -> list[Problem]:
         Problem(i, "end_date", f"end_date {end[i]} is before start_date {start[i]}")
         for i in _before(start, end)
     ]
+
+
+def audience_not_negative(batch: Batch) -> list[Problem]:
+    """Return a problem for each negative audience count of a risk-education session."""
+    out = []
+    for name in AUDIENCE:
+        counts = batch.columns[name]
+        with np.errstate(invalid="ignore"):
+            rows = np.flatnonzero(_numbers(counts) < 0)
+        out += [Problem(i, name, f"{name} {counts[i]} is negative") for i in rows.tolist()]
+    return sorted(out, key=lambda p: p.row)
 
 
 # -- hazard areas -----------------------------------------------------------------------------
@@ -499,6 +512,13 @@ ACTIVITY_DATES_IN_ORDER = Check(
     run=activity_dates_in_order,
     reads=("start_date",),
 )
+AUDIENCE_NOT_NEGATIVE = Check(
+    "audience counts not negative",
+    "girls, boys, women and men of a risk-education session are 0 or more",
+    (EORE,),
+    _ALL,
+    run=audience_not_negative,
+)
 NEW_AREA_STATUS = Check(
     "new area status",
     "a new area starts suspected, or confirmed with its evidence (unless --keep-status)",
@@ -558,6 +578,7 @@ CHECKS: tuple[Check, ...] = (
     QUANTITY_HIGH,
     EMPLACED_IN_ORDER,
     ACTIVITY_DATES_IN_ORDER,
+    AUDIENCE_NOT_NEGATIVE,
     NEW_AREA_STATUS,
     GEOMETRY_NOT_STORED,
     GEOMETRY_UNIQUE_IN_BATCH,

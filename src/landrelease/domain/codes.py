@@ -117,3 +117,12 @@ class Sex(StrEnum):
     MALE = "male"
     MIXED = "mixed"
     UNKNOWN = "unknown"
+
+
+class EoreMethod(StrEnum):
+    """How an explosive ordnance risk education session was delivered (IMAS 12.10)."""
+
+    INTERPERSONAL = "interpersonal"
+    MASS_MEDIA = "mass_media"
+    DIGITAL = "digital"
+    OTHER = "other"

@@ -130,6 +130,24 @@ class Accident:
     geometry: Any = None
 
 
+@dataclass
+class RiskEducationSession:
+    """An explosive ordnance risk education (EORE) session: who held it, how, for how many."""
+
+    ref: str | None = _f("text")
+    organisation: str | None = _f("text", required=True, doc="organisation that held it")
+    held_on: dt.date | None = _f("date", required=True)
+    method: str | None = _f("code", required=True, codes=c.EoreMethod)
+    admin_area: str | None = _f("text")
+    girls: int = _f("int", default=0, doc="girls in the audience")
+    boys: int = _f("int", default=0, doc="boys in the audience")
+    women: int = _f("int", default=0, doc="women in the audience")
+    men: int = _f("int", default=0, doc="men in the audience")
+    notes: str | None = _f("text")
+    version: int = _f("int", default=0)
+    geometry: Any = None
+
+
 GeometryKind = Literal["polygon", "point"] | None
 
 
@@ -188,15 +206,19 @@ EVENTS = RecordKind(
 ACTIVITIES = RecordKind("activities", "activities", Activity, "ACT", "polygon", False, "start_date")
 ITEMS = RecordKind("items", "items", Item, "ITM", "point", True, "found_on")
 ACCIDENTS = RecordKind("accidents", "accidents", Accident, "ACC", "point", True, "occurred_on")
+EORE = RecordKind("eore", "eore_sessions", RiskEducationSession, "RE", "point", True, "held_on")
 
-KINDS: dict[str, RecordKind] = {k.name: k for k in (HAZARDS, EVENTS, ACTIVITIES, ITEMS, ACCIDENTS)}
+KINDS: dict[str, RecordKind] = {
+    k.name: k for k in (HAZARDS, EVENTS, ACTIVITIES, ITEMS, ACCIDENTS, EORE)
+}
 
 # Fields the registry computes or controls; an import may not set them.
 SYSTEM_FIELDS = frozenset({"version", "area_m2"})
 
 
 def kind_named(name: str) -> RecordKind:
-    """Return the record kind called `name` (hazards, events, activities, items, accidents)."""
+    """Return the record kind called `name` (hazards, events, activities, items, accidents,
+    eore)."""
     try:
         return KINDS[name]
     except KeyError:

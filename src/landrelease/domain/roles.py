@@ -38,6 +38,7 @@ class Permission(StrEnum):
     WRITE = "write"  # create, update, import, revert, status changes that are no decision
     PROPOSE_STATUS = "propose_status"  # ask for a land-release decision
     DECIDE_STATUS = "decide_status"  # make a land-release decision, approve a proposal
+    REVIEW_SUBMISSIONS = "review_submissions"  # approve or reject field submissions
     MANAGE_USERS = "manage_users"
 
 
@@ -47,6 +48,7 @@ LEAST_ROLE: dict[Permission, Role] = {
     Permission.WRITE: Role.EDITOR,
     Permission.PROPOSE_STATUS: Role.EDITOR,
     Permission.DECIDE_STATUS: Role.VALIDATOR,
+    Permission.REVIEW_SUBMISSIONS: Role.VALIDATOR,
     Permission.MANAGE_USERS: Role.ADMIN,
 }
 

@@ -29,7 +29,7 @@ from landrelease.service import schemas as s
 from landrelease.service.api_common import Reg, Writer, json_response
 from landrelease.service.problems import Problem
 
-KindName = Literal["hazards", "events", "activities", "items", "accidents"]
+KindName = Literal["hazards", "events", "activities", "items", "accidents", "eore"]
 assert set(get_args(KindName)) == set(KINDS)
 CHUNK = 1 << 20
 

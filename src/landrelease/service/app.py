@@ -60,6 +60,9 @@ def create_app(settings: Settings | None = None, *, registry: Registry | None = 
     from landrelease.service import api_priority  # the saved rankings of prioritisation
 
     app.include_router(api_priority.router)
+    from landrelease.service import review  # the review queue of field submissions, /review
+
+    app.include_router(review.router)
     from landrelease.service import tiles  # vector tiles: the web map's layers
 
     app.include_router(tiles.router)

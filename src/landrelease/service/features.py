@@ -4,7 +4,7 @@ GET /, /conformance, /api (OpenAPI 3.0), /collections, /collections/{id},
 /collections/{id}/queryables, /collections/{id}/items, /collections/{id}/items/{featureId};
 each as JSON (GeoJSON for features) or, with f=html, as a plain HTML page.
 
-Signed-in users (viewer and up) see the four collections with exact geometries. The public
+Signed-in users (viewer and up) see the five collections with exact geometries. The public
 (no credentials) sees only `hazards`, as the public view of `Registry.public_hazard_columns`
 (generalised areas, a few properties), may filter it by status and hazard type only, and is
 told 404 for the other collections, as if they did not exist.

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from landrelease.domain.records import ACCIDENTS, ACTIVITIES, HAZARDS, ITEMS, RecordKind
+from landrelease.domain.records import ACCIDENTS, ACTIVITIES, EORE, HAZARDS, ITEMS, RecordKind
 from landrelease.service.feature_cache import STAMP
 from landrelease.store import cql
 from landrelease.store.base import BBox
@@ -68,6 +68,12 @@ COLLECTIONS: dict[str, Collection] = {
             ACCIDENTS,
             "Accidents",
             "Explosive ordnance accidents and their casualties (never public).",
+        ),
+        Collection(
+            "eore",
+            EORE,
+            "Risk-education sessions",
+            "Explosive ordnance risk education sessions: where, how, and the audience reached.",
         ),
     )
 }

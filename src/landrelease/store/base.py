@@ -272,6 +272,47 @@ class Proposals(Protocol):
         ...
 
 
+class Submissions(Protocol):
+    """The review queue of field submissions and its history (store/review_queue.py)."""
+
+    def add(self, row: dict[str, Any]) -> int:
+        """Queue a pending submission (columns of SUBMISSION_COLUMNS); return its id."""
+        ...
+
+    def get(self, submission_id: int) -> dict[str, Any]:
+        """Return one submission; NotFound if there is none with this id."""
+        ...
+
+    def by_instance(self, instance_id: str) -> dict[str, Any] | None:
+        """Return the submission with this instance id, or None."""
+        ...
+
+    def select(self, state: str | None = None) -> list[dict[str, Any]]:
+        """Return the submissions in `state` (None: all), the oldest first."""
+        ...
+
+    def update(self, submission_id: int, values: dict[str, Any]) -> None:
+        """Change a pending submission; ConflictError if it was reviewed already."""
+        ...
+
+    def add_event(
+        self,
+        submission_id: int,
+        *,
+        at: str,
+        actor: str,
+        action: str,
+        reason: str | None = None,
+        detail: str | None = None,
+    ) -> None:
+        """Append one entry to a submission's review history."""
+        ...
+
+    def events(self, submission_id: int) -> list[dict[str, Any]]:
+        """Return a submission's review history, the oldest first."""
+        ...
+
+
 class Layers(Protocol):
     """Reference layers (settlements, buildings, roads, land use, facilities) for ranking."""
 
@@ -345,6 +386,8 @@ class UnitOfWork(Protocol):
     @property
     def proposals(self) -> Proposals: ...
     @property
+    def submissions(self) -> Submissions: ...
+    @property
     def layers(self) -> Layers: ...
     @property
     def rankings(self) -> Rankings: ...
@@ -417,6 +460,7 @@ __all__ = [
     "Layers",
     "OrderBy",
     "Proposals",
+    "Submissions",
     "Rankings",
     "Records",
     "Serials",

@@ -12,9 +12,10 @@ from collections.abc import Iterable
 import numpy as np
 import shapely
 
-from landrelease.domain.records import KINDS, RecordKind
+from landrelease.domain.records import RecordKind
 from landrelease.store.base import GEOM
 from landrelease.store.messages import TABLE_DESCRIPTIONS
+from landrelease.store.schema_migrations import kinds_at
 
 APPLICATION_ID = 0x47504B47  # "GPKG"
 USER_VERSION = 10300  # GeoPackage 1.3.0
@@ -335,7 +336,8 @@ def register_layer(execute, table: str, kind: RecordKind, description: str) -> N
 
 
 def create_schema(execute) -> None:  # type: ignore[no-untyped-def]
-    """Create the GeoPackage core and every registry table through `execute(sql, params=())`."""
+    """Create the GeoPackage core and the registry tables of the first schema (migration 0001)
+    through `execute(sql, params=())`."""
     for ddl in _CORE_DDL:
         execute(ddl)
     for row in _SRS_ROWS:
@@ -344,9 +346,9 @@ def create_schema(execute) -> None:  # type: ignore[no-untyped-def]
             "organization_coordsys_id, definition, description) VALUES (?, ?, ?, ?, ?, ?)",
             row,
         )
-    for name, kind in KINDS.items():
+    for kind in kinds_at("0001"):
         execute(table_ddl(kind))
-        register_layer(execute, kind.table, kind, TABLE_DESCRIPTIONS[name])
+        register_layer(execute, kind.table, kind, TABLE_DESCRIPTIONS[kind.name])
         if "area_ref" in kind.field_names:
             execute(f"CREATE INDEX ix_{kind.table}_area_ref ON {kind.table}(area_ref)")
         if "status" in kind.field_names:

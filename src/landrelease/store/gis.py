@@ -8,7 +8,8 @@ triggers in plain SQL that any SQLite 3.31+ runs:
   makes (`trigger_insert_feature_count_<table>`, `trigger_delete_feature_count_<table>`), so
   GDAL and QGIS need no scan to count a layer and count a filtered one right;
 - `layer_styles`: a default QGIS style per layer (hazard areas by status, activities by type,
-  items and accidents by category, history layers faded), so the file opens styled;
+  items and accidents by category, risk-education sessions by method, history layers faded),
+  so the file opens styled;
 - the Related Tables Extension: `gpkgext_relations` and one mapping table per kind of record
   that names an area (`hazard_areas_<table>`: base_id = area fid, related_id = record fid),
   kept by triggers; GDAL 3.6+ reads them as relationships;
@@ -27,13 +28,21 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
 from landrelease.domain import codes as c
-from landrelease.domain.records import ACCIDENTS, ACTIVITIES, HAZARDS, ITEMS, KINDS, RecordKind
+from landrelease.domain.records import (
+    ACCIDENTS,
+    ACTIVITIES,
+    EORE,
+    HAZARDS,
+    ITEMS,
+    KINDS,
+    RecordKind,
+)
 from landrelease.store.base import GEOM
 from landrelease.store.qml import Category, Look, Rgb, categorised
 
@@ -141,6 +150,12 @@ ORDNANCE_COLOURS: dict[str, Rgb] = {
     c.ItemCategory.OTHER: (90, 90, 90),
     c.ItemCategory.UNKNOWN: (170, 170, 170),
 }
+EORE_METHOD_COLOURS: dict[str, Rgb] = {
+    c.EoreMethod.INTERPERSONAL: (31, 120, 180),
+    c.EoreMethod.MASS_MEDIA: (51, 160, 44),
+    c.EoreMethod.DIGITAL: (106, 61, 154),
+    c.EoreMethod.OTHER: (90, 90, 90),
+}
 _UNLISTED: Rgb = (150, 150, 150)  # a code added to the domain before it is given a colour
 
 
@@ -173,6 +188,13 @@ STYLES: dict[str, LayerStyle] = {
             ORDNANCE_COLOURS,
             Look("point", marker="star", size_mm=4.2),
             "Accidents by device category",
+        ),
+        LayerStyle(
+            EORE,
+            "method",
+            EORE_METHOD_COLOURS,
+            Look("point", marker="triangle"),
+            "Risk-education sessions by method",
         ),
     )
 }
@@ -387,10 +409,11 @@ def _about(codes: type[StrEnum]) -> str:
     return lines[0] if lines else code_list_name(codes).replace("_", " ").capitalize() + " codes"
 
 
-def code_lists() -> dict[str, type[StrEnum]]:
-    """Return every code list a record field uses, by constraint name."""
+def code_lists(kinds: Iterable[RecordKind] | None = None) -> dict[str, type[StrEnum]]:
+    """Return every code list a field of `kinds` (default: every kind) uses, by constraint
+    name."""
     out: dict[str, type[StrEnum]] = {}
-    for kind in KINDS.values():
+    for kind in KINDS.values() if kinds is None else kinds:
         for f in kind.fields:
             if f.codes is not None:
                 out[code_list_name(f.codes)] = f.codes
@@ -427,14 +450,15 @@ def describe_columns(execute: Execute, table: str, kind: RecordKind) -> None:
         )
 
 
-def sync_code_lists(execute: Execute) -> None:
-    """Write one enum per code list of the domain into gpkg_data_column_constraints.
+def sync_code_lists(execute: Execute, kinds: Iterable[RecordKind] | None = None) -> None:
+    """Write one enum per code list of `kinds` (default: every kind) into
+    gpkg_data_column_constraints.
 
     Rows are as GDAL writes a coded field domain: one per code (value, label) and one
     `_<name>_domain_description` row that describes the list.
     """
     _create_schema_tables(execute)
-    for name, codes in code_lists().items():
+    for name, codes in code_lists(kinds).items():
         about = _about(codes)
         described = f"_{name}_domain_description"
         execute(
@@ -485,10 +509,13 @@ def code_lists_digest() -> str:
 def sync_with_domain(execute: Execute, tables: list[str] | None = None) -> None:
     """Bring code lists, column descriptions and default styles up to the domain's codes.
 
-    `tables`: the record and history tables the file has (default: the record tables).
+    `tables`: the record and history tables the file has (default: the record tables); the
+    code lists written are those their fields use.
     """
-    sync_code_lists(execute)
-    for table in tables if tables is not None else [k.table for k in KINDS.values()]:
+    if tables is None:
+        tables = [k.table for k in KINDS.values()]
+    sync_code_lists(execute, [_kind_of(t) for t in tables])
+    for table in tables:
         kind = _kind_of(table)
         describe_columns(execute, table, kind)
         if table.removesuffix(HISTORY_SUFFIX) in STYLES:

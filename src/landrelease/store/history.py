@@ -23,10 +23,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from landrelease.domain.records import HAZARDS, KINDS, FieldSpec, RecordKind
+from landrelease.domain.records import HAZARDS, FieldSpec, RecordKind
 from landrelease.store.base import GEOM
 from landrelease.store.geopackage import GPKG_TYPES
-from landrelease.store.messages import HISTORY_KEPT, HISTORY_UNCHANGED, NO_DELETE, STATUS_GUARD
+from landrelease.store.messages import (
+    HISTORY_KEPT,
+    HISTORY_UNCHANGED,
+    NO_DELETE,
+    STATUS_GUARD,
+    TABLE_DESCRIPTIONS,
+)
+from landrelease.store.schema_migrations import kinds_at
 
 Execute = Callable[..., object]
 
@@ -239,9 +246,10 @@ _BLOB_HEAD = "X'47500001E6100000'"
 def upgrade_from_audit_trail(execute: Execute) -> None:
     """Convert a registry whose history is the audit trail to system-versioned tables.
 
-    Every version is kept: the current one stays the row (stamped with who, when and why
-    from its audit entry), every earlier one becomes a history row, and the import batches
-    become `landrelease_batches` rows that version 1 of their records names.
+    The record tables are those the registry had then (migration 0004). Every version is
+    kept: the current one stays the row (stamped with who, when and why from its audit
+    entry), every earlier one becomes a history row, and the import batches become
+    `landrelease_batches` rows that version 1 of their records names.
     """
     from landrelease.store import geopackage as gpkg
 
@@ -260,7 +268,7 @@ def upgrade_from_audit_trail(execute: Execute) -> None:
         "(SELECT b.id FROM landrelease_batches b WHERE a.action = 'create' AND b.kind = a.kind "
         "AND b.at = a.at AND b.actor = a.actor AND b.reason IS a.reason AND b.source IS a.batch)"
     )
-    for kind in KINDS.values():
+    for kind in kinds_at("0004"):
         t, h = kind.table, history_table(kind)
         execute(record_table_ddl(kind, f"{t}_versioned"))
         fields = field_columns(kind)
@@ -341,3 +349,22 @@ def create_history_table(execute: Execute, kind: RecordKind) -> None:
         kind,
         f"Earlier versions of {kind.table}: each valid from valid_from until valid_to",
     )
+
+
+def create_record_kind(execute: Execute, kind: RecordKind) -> None:
+    """Create the tables of a kind of record new to the registry, in their versioned layout.
+
+    The record table, registered as a GeoPackage layer (with its R-tree) and indexed, its
+    history table and its triggers: what `upgrade_from_audit_trail` left the first kinds
+    with. What GIS clients read besides (counts, column descriptions, styles) is
+    `store/gis.py`'s, applied after.
+    """
+    from landrelease.store import geopackage as gpkg
+
+    execute(record_table_ddl(kind))
+    gpkg.register_layer(execute, kind.table, kind, TABLE_DESCRIPTIONS[kind.name])
+    for sql in record_indexes(kind):
+        execute(sql)
+    create_history_table(execute, kind)
+    for sql in triggers(kind):
+        execute(sql)

@@ -20,6 +20,7 @@ RECORD_NOUNS = {
     "activities": "activity",
     "items": "item",
     "accidents": "accident",
+    "eore": "risk-education session",
 }
 
 # The description of each record table (gpkg_contents in a file, COMMENT ON TABLE in PostGIS).
@@ -29,6 +30,7 @@ TABLE_DESCRIPTIONS = {
     "activities": "Survey, clearance, EOD, QA and handover activities with outcomes in m2",
     "items": "Explosive ordnance items found",
     "accidents": "Explosive ordnance accidents and casualties (sensitive)",
+    "eore": "Explosive ordnance risk education sessions: where, how, and the audience reached",
 }
 
 # -- the refusals of the triggers: records and their history ----------------------------------
@@ -52,6 +54,12 @@ USERS_KEPT = (
 )
 PROPOSALS_KEPT = "landrelease: status proposals are never deleted"
 PROPOSAL_DECIDED = "landrelease: a decided status proposal is never changed"
+SUBMISSIONS_KEPT = (
+    "landrelease: field submissions are never deleted; reject one with "
+    "landrelease review reject ID --reason TEXT"
+)
+SUBMISSION_DECIDED = "landrelease: a reviewed field submission is never changed"
+SUBMISSION_EVENTS_KEPT = "landrelease: the review history of field submissions is never changed"
 RANKINGS_KEPT = (
     "landrelease: saved rankings are append-only (a ranking is evidence of a decision); "
     "save a new one with landrelease prioritize --save"
@@ -95,6 +103,19 @@ def proposal_decided(proposal_id: int, proposal: dict[str, Any]) -> ConflictErro
     )
 
 
+def submission_not_found(submission_id: int) -> NotFound:
+    """Return the error of a field submission id that names none."""
+    return NotFound(f"no field submission {submission_id}; 'landrelease review list' shows them")
+
+
+def submission_decided(submission_id: int, submission: dict[str, Any]) -> ConflictError:
+    """Return the error of a change to a field submission that was reviewed already."""
+    return ConflictError(
+        f"field submission {submission_id} was {submission['state']} already, by "
+        f"{submission['decided_by']} at {submission['decided_at']}"
+    )
+
+
 def layer_not_found(name: str) -> NotFound:
     """Return the error of a reference layer name that names none."""
     return NotFound(f"no reference layer named {name!r}; 'landrelease layers list' shows them")
@@ -131,6 +152,9 @@ __all__ = [
     "RANKINGS_KEPT",
     "RECORD_NOUNS",
     "STATUS_GUARD",
+    "SUBMISSIONS_KEPT",
+    "SUBMISSION_DECIDED",
+    "SUBMISSION_EVENTS_KEPT",
     "TABLE_DESCRIPTIONS",
     "USERS_KEPT",
     "WRITE_IN_READ_UNIT",
@@ -140,6 +164,8 @@ __all__ = [
     "layer_table_taken",
     "proposal_decided",
     "proposal_not_found",
+    "submission_decided",
+    "submission_not_found",
     "user_name_taken",
     "user_not_found",
 ]

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from landrelease.domain.records import HAZARDS, KINDS, FieldSpec, RecordKind
+from landrelease.domain.records import HAZARDS, FieldSpec, RecordKind
 from landrelease.store.base import GEOM
 from landrelease.store.history import (
     SYSTEM_COLUMNS,
@@ -44,6 +44,7 @@ from landrelease.store.messages import (
     STATUS_GUARD,
     TABLE_DESCRIPTIONS,
 )
+from landrelease.store.schema_migrations import kinds_at
 
 Execute = Callable[[str], object]
 
@@ -315,40 +316,55 @@ END
 $fn$"""
 
 
-def change_counters_ddl() -> list[str]:
-    """Return the statements that make the record tables' change counters and triggers."""
-    tables = [kind.table for kind in KINDS.values()]
+def change_counters_ddl(kinds: tuple[RecordKind, ...]) -> list[str]:
+    """Return the statements that make the change counters, and those of `kinds`' tables."""
     return [
         f"CREATE TABLE {CHANGES} (table_name {TEXT} PRIMARY KEY, changes bigint NOT NULL)",
-        f"INSERT INTO {CHANGES} (table_name, changes) VALUES "
-        + ", ".join(f"({_literal(t)}, 0)" for t in tables),
         COUNT_CHANGE_FUNCTION,
-        *(
-            f"CREATE TRIGGER {t}_changes BEFORE INSERT OR UPDATE OR DELETE ON {t} "
-            "FOR EACH STATEMENT EXECUTE FUNCTION landrelease_count_change()"
-            for t in tables
-        ),
+        *(sql for kind in kinds for sql in change_counter_ddl(kind)),
+    ]
+
+
+def change_counter_ddl(kind: RecordKind) -> list[str]:
+    """Return the statements that give `kind`'s record table its change counter and trigger."""
+    t = kind.table
+    return [
+        f"INSERT INTO {CHANGES} (table_name, changes) VALUES ({_literal(t)}, 0)",
+        f"CREATE TRIGGER {t}_changes BEFORE INSERT OR UPDATE OR DELETE ON {t} "
+        "FOR EACH STATEMENT EXECUTE FUNCTION landrelease_count_change()",
     ]
 
 
 # -- the PostgreSQL part of each migration --------------------------------------------------
 
 
+def _versioned(kind: RecordKind) -> list[str]:
+    """Return the statements that make `kind`'s history table and triggers."""
+    return [*history_table_ddl(kind), guard_function(kind), *triggers(kind)]
+
+
 def _record_tables() -> list[str]:
-    return [sql for kind in KINDS.values() for sql in record_table_ddl(kind)]
+    return [sql for kind in kinds_at("0001") for sql in record_table_ddl(kind)]
 
 
 def _history() -> list[str]:
+    kinds = kinds_at("0004")
     out = [REFUSE_FUNCTION]
-    for kind in KINDS.values():
-        out += [*history_table_ddl(kind), guard_function(kind), *triggers(kind)]
-    return out + change_counters_ddl()
+    for kind in kinds:
+        out += _versioned(kind)
+    return out + change_counters_ddl(kinds)
 
 
 # What each migration does to the record tables on PostgreSQL. A PostGIS registry has kept
 # its history in the database from its first day, so its record tables are made in their
 # versioned layout at once (0001); 0004 adds their history tables and triggers.
 _STEPS: dict[str, Callable[[], list[str]]] = {"0001": _record_tables, "0004": _history}
+
+
+def record_kind_ddl(kind: RecordKind) -> list[str]:
+    """Return the statements that make a kind of record new to the registry whole: its record
+    and history tables, their triggers and its change counter (a migration after 0004)."""
+    return [*record_table_ddl(kind), *_versioned(kind), *change_counter_ddl(kind)]
 
 
 def upgrade(execute: Execute, step: str) -> None:
@@ -368,12 +384,14 @@ __all__ = [
     "NO_DELETE",
     "STATUS_GUARD",
     "SYSTEM_TYPES",
+    "change_counter_ddl",
     "change_counters_ddl",
     "column_type",
     "geometry_type",
     "guard_function",
     "history_table_ddl",
     "is_bool",
+    "record_kind_ddl",
     "record_table_ddl",
     "triggers",
     "upgrade",

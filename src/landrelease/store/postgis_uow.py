@@ -37,7 +37,7 @@ from landrelease.store.query import (
 )
 
 if TYPE_CHECKING:
-    from landrelease.store import postgis_tables
+    from landrelease.store import postgis_review_queue, postgis_tables
 
 # What a translation of a database error met on the connection of a server process (its pid)
 # gives: our error, or None to let it go as it is.
@@ -153,6 +153,12 @@ class PgUnitOfWork:
         from landrelease.store.postgis_tables import PgProposals
 
         return PgProposals(self)
+
+    @property
+    def submissions(self) -> postgis_review_queue.PgSubmissions:
+        from landrelease.store.postgis_review_queue import PgSubmissions
+
+        return PgSubmissions(self)
 
     @property
     def layers(self) -> postgis_tables.PgLayers:

@@ -36,6 +36,30 @@ PROPOSAL_COLUMNS = (
     "decided_at",
     "decision_reason",
 )
+SUBMISSION_COLUMNS = (
+    "id",
+    "instance_id",
+    "form_id",
+    "submitted_by",
+    "submitted_at",
+    "imported_at",
+    "imported_by",
+    "source",
+    "payload",
+    "flags",
+    "state",
+    "override_reason",
+    "decided_by",
+    "decided_at",
+    "decision_reason",
+    "refs",
+)
+# What a pending submission's review may change (a decided one is never changed).
+SUBMISSION_CHANGEABLE = frozenset(
+    {"payload", "flags", "state", "override_reason", "decided_by", "decided_at"}
+    | {"decision_reason", "refs"}
+)
+SUBMISSION_EVENT_COLUMNS = ("id", "submission_id", "at", "actor", "action", "reason", "detail")
 LAYER_COLUMNS = (
     "name",
     "kind",

@@ -33,6 +33,7 @@ from landrelease.store.query import (
     readable_columns,
 )
 from landrelease.store.rankings import SqliteRankings
+from landrelease.store.review_queue import SqliteSubmissions
 from landrelease.store.side_tables import BATCH_COLUMNS
 from landrelease.store.users import SqliteProposals, SqliteSessions, SqliteUsers
 
@@ -100,6 +101,10 @@ class SqliteUnitOfWork:
     @property
     def proposals(self) -> SqliteProposals:
         return SqliteProposals(self)
+
+    @property
+    def submissions(self) -> SqliteSubmissions:
+        return SqliteSubmissions(self)
 
     @property
     def layers(self) -> SqliteLayers:

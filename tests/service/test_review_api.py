@@ -1,0 +1,296 @@
+"""The review queue of field submissions over HTTP: who queues, who corrects, who decides,
+and what a decision needs. The registry is a copy of the synthetic demo (conftest.py); the
+exports are the synthetic samples of tests/data/field/."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import shapely
+import shapely.affinity
+from fastapi.testclient import TestClient
+
+from landrelease.field.submission import Submission
+from landrelease.registry import Registry
+
+ClientFor = Callable[..., TestClient]  # tests/service/conftest.py's client_for
+PROBLEM = "application/problem+json"
+SAMPLES = Path(__file__).resolve().parents[1] / "data" / "field"
+
+
+def upload(client: TestClient, name: str, **form: str) -> Any:
+    """POST a sample export of tests/data/field/ to the queue."""
+    with (SAMPLES / name).open("rb") as f:
+        return client.post("/api/submissions", files={"file": (name, f)}, data=form)
+
+
+def area_edit(
+    reg: Registry, ref: str, instance_id: str = "uuid:synthetic-edit-1", accuracy_m: float = 3.0
+) -> Submission:
+    """Return a synthetic non-technical survey that redraws area `ref` 30% larger and adds
+    a contamination category: an edit with field and geometry changes, and no flag while
+    the GPS accuracy is good."""
+    area = reg.stored_record("hazards", ref)
+    ring = area["geometry"].geoms[0].exterior.simplify(0.0001)
+    outline = shapely.affinity.scale(ring, 1.3, 1.3)
+    shape = ";".join(f"{y:.6f} {x:.6f} 150.0 {accuracy_m}" for x, y in outline.coords)
+    values = {
+        "landrelease_form": "nts_survey",
+        "organisation": "SYNTHETIC survey organisation",
+        "area_ref": ref,
+        "name": area["name"],
+        "reported_on": "2026-10-01",
+        "hazard_type": "CHA",
+        "evidence": "SYNTHETIC: warning signs along a wider edge",
+        "contamination": "cmr uxo",
+        "shape_method": "polygon",
+        "area_shape": shape,
+    }
+    return Submission(
+        "nts_survey", instance_id, "synthetic-collector", "2026-10-02T09:00:00Z", values, {}, "test"
+    )
+
+
+def queue_area_edit(path: Path | str, accuracy_m: float = 3.0) -> tuple[int, str]:
+    """Queue an edit of a confirmed demo area; return the submission's id and the area's ref."""
+    with Registry.open(path) as reg:
+        ref = str(reg.hazard_columns(status="confirmed", columns=["ref"], geometry=False)["ref"][0])
+        edit = area_edit(reg, ref, accuracy_m=accuracy_m)
+        report = reg.queue_submissions([edit], actor="tests", source="test")
+    return report.queued[0], ref
+
+
+@pytest.fixture
+def clients(
+    demo_copy: Path, demo_tokens: dict[str, str], client_for: ClientFor
+) -> dict[str, TestClient]:
+    """A client of each role, and of the public, on this test's copy of the demo."""
+    out = {role: client_for(demo_copy, token) for role, token in demo_tokens.items()}
+    out["public"] = client_for(demo_copy)
+    return out
+
+
+@pytest.fixture
+def queued(clients: dict[str, TestClient]) -> dict[str, Any]:
+    """The report of an editor's upload of the non-technical surveys' ODK Central export."""
+    r = upload(clients["editor"], "nts_survey.csv.zip")
+    assert r.status_code == 201, r.text
+    return r.json()  # type: ignore[no-any-return]
+
+
+def clean_and_flagged(report: dict[str, Any]) -> tuple[int, int]:
+    """Return the id of a queued submission without flags, and of one with flags."""
+    clean = [i for i in report["queued"] if i not in report["flagged"]]
+    return clean[0], report["flagged"][0]
+
+
+# -- queueing ---------------------------------------------------------------------------------
+
+
+def test_an_editor_queues_an_export_and_a_second_upload_reports_duplicates(
+    clients: dict[str, TestClient], queued: dict[str, Any]
+) -> None:
+    assert len(queued["queued"]) == 3 and queued["source"] == "nts_survey.csv.zip"
+    assert set(queued["flagged"]) < set(queued["queued"])
+    r = upload(clients["editor"], "nts_survey.csv.zip")
+    assert r.status_code == 200, r.text  # nothing new
+    again = r.json()
+    assert again["queued"] == []
+    assert sorted(d["id"] for d in again["duplicates"]) == sorted(queued["queued"])
+    assert {d["state"] for d in again["duplicates"]} == {"pending"}
+    # the same submissions from another export format are the same instances
+    r = upload(clients["editor"], "nts_survey.odata.json")
+    assert r.status_code == 200 and len(r.json()["duplicates"]) == 3
+
+
+def test_only_an_editor_or_above_queues(clients: dict[str, TestClient]) -> None:
+    r = upload(clients["viewer"], "accident.kobo.json")
+    assert r.status_code == 403 and r.headers["content-type"] == PROBLEM
+    assert upload(clients["public"], "accident.kobo.json").status_code == 401
+    assert clients["viewer"].get("/api/submissions").json() == {"submissions": []}
+    assert upload(clients["validator"], "accident.kobo.json").status_code == 201
+
+
+def test_an_unreadable_export_is_a_problem_naming_the_file(clients: dict[str, TestClient]) -> None:
+    r = clients["editor"].post(
+        "/api/submissions", files={"file": ("export.csv", b"not;an;export\n1;2;3\n")}
+    )
+    assert r.status_code == 422 and r.headers["content-type"] == PROBLEM
+    assert "export.csv" in (r.json()["record"] or "")
+    r = upload(clients["editor"], "accident.kobo.json", form="no_such_form")
+    assert r.status_code == 422 and r.json()["field"] == "form"
+    r = upload(clients["editor"], "accident.kobo.json", accuracy_limit="-3")
+    assert r.status_code == 422 and r.json()["field"] == "accuracy_limit"
+
+
+# -- reading ----------------------------------------------------------------------------------
+
+
+def test_a_viewer_lists_and_reads_the_queue(
+    clients: dict[str, TestClient], queued: dict[str, Any]
+) -> None:
+    viewer = clients["viewer"]
+    listed = viewer.get("/api/submissions").json()["submissions"]
+    assert [s["id"] for s in listed] == queued["queued"]
+    assert {s["form_id"] for s in listed} == {"nts_survey"}
+    assert all("payload" not in s and isinstance(s["flags"], list) for s in listed)
+    assert viewer.get("/api/submissions", params={"state": "approved"}).json()["submissions"] == []
+    assert len(viewer.get("/api/submissions", params={"state": "all"}).json()["submissions"]) == 3
+    assert viewer.get("/api/submissions", params={"state": "lost"}).status_code == 422
+
+    clean, _ = clean_and_flagged(queued)
+    doc = viewer.get(f"/api/submissions/{clean}").json()
+    assert doc["state"] == "pending" and doc["values"]["landrelease_form"] == "nts_survey"
+    [record] = doc["records"]
+    assert (record["kind"], record["action"]) == ("hazards", "new")
+    assert record["geometry"]["type"] == "Polygon"
+    assert [e["action"] for e in doc["history"]] == ["imported"]
+    r = viewer.get("/api/submissions/999999")
+    assert r.status_code == 404 and r.headers["content-type"] == PROBLEM
+    assert clients["public"].get(f"/api/submissions/{clean}").status_code == 401
+
+
+def test_an_edit_shows_its_field_and_geometry_changes(
+    demo_copy: Path, clients: dict[str, TestClient]
+) -> None:
+    submission_id, ref = queue_area_edit(demo_copy)
+    doc = clients["viewer"].get(f"/api/submissions/{submission_id}").json()
+    assert doc["flags"] == []
+    [record] = doc["records"]
+    assert (record["action"], record["ref"]) == ("edit", ref)
+    changed = {c["field"]: c for c in record["changes"]}
+    assert changed["evidence"]["proposed"] == "SYNTHETIC: warning signs along a wider edge"
+    assert record["current_geometry"]["type"] == "MultiPolygon"
+    change = record["geometry_change"]
+    assert change["proposed_m2"] > change["current_m2"] and change["same"] is False
+
+
+# -- deciding ---------------------------------------------------------------------------------
+
+
+def test_only_a_validator_approves_and_the_record_is_written(
+    demo_copy: Path, clients: dict[str, TestClient], queued: dict[str, Any]
+) -> None:
+    clean, _ = clean_and_flagged(queued)
+    for role, status in (("public", 401), ("viewer", 403), ("editor", 403)):
+        r = clients[role].post(f"/api/submissions/{clean}/approve")
+        assert r.status_code == status, (role, r.text)
+    assert clients["viewer"].get(f"/api/submissions/{clean}").json()["state"] == "pending"
+
+    r = clients["validator"].post(f"/api/submissions/{clean}/approve")
+    assert r.status_code == 200, r.text
+    doc = r.json()
+    assert (doc["state"], doc["decided_by"]) == ("approved", "validator")
+    [ref] = doc["refs"]
+    with Registry.open(demo_copy) as reg:
+        area = reg.stored_record("hazards", ref)
+    assert area["changed_by"] == "validator"
+    assert [e["action"] for e in doc["history"]] == ["imported", "approved"]
+    # decided once: a second approval is refused, naming who decided
+    r = clients["validator"].post(f"/api/submissions/{clean}/approve")
+    assert r.status_code == 412 and "validator" in r.json()["detail"]
+
+
+def test_a_flagged_submission_needs_an_override_reason(
+    clients: dict[str, TestClient], queued: dict[str, Any]
+) -> None:
+    _, flagged = clean_and_flagged(queued)
+    flags = clients["viewer"].get(f"/api/submissions/{flagged}").json()["flags"]
+    assert flags
+    validator = clients["validator"]
+    r = validator.post(f"/api/submissions/{flagged}/approve")
+    assert r.status_code == 422 and r.headers["content-type"] == PROBLEM
+    problem = r.json()
+    assert problem["field"] == flags[0]["field"]
+    assert problem["record"] == f"submission {flagged}" and "override" in problem["detail"]
+    r = validator.post(f"/api/submissions/{flagged}/approve", json={"override": "  "})
+    assert r.status_code == 422 and r.json()["field"] == "override"
+    assert (
+        validator.post(
+            f"/api/submissions/{flagged}/approve", json={"override": "x", "extra": 1}
+        ).status_code
+        == 422
+    )
+
+
+def test_an_approval_over_flags_keeps_its_override_reason(
+    demo_copy: Path, clients: dict[str, TestClient]
+) -> None:
+    submission_id, ref = queue_area_edit(demo_copy, accuracy_m=60.0)  # a poor GPS fix
+    flags = clients["viewer"].get(f"/api/submissions/{submission_id}").json()["flags"]
+    assert {f["code"] for f in flags} == {"poor_accuracy"}
+    validator = clients["validator"]
+    r = validator.post(f"/api/submissions/{submission_id}/approve", json={})
+    assert r.status_code == 422 and r.json()["field"] == flags[0]["field"]
+    reason = "the corners are marked on the ground; checked with the team"
+    r = validator.post(f"/api/submissions/{submission_id}/approve", json={"override": reason})
+    assert r.status_code == 200, r.text
+    doc = r.json()
+    assert (doc["state"], doc["refs"], doc["override_reason"]) == ("approved", [ref], reason)
+    assert [e["action"] for e in doc["history"]] == ["imported", "overridden", "approved"]
+    with Registry.open(demo_copy) as reg:
+        area = reg.stored_record("hazards", ref)
+    assert area["version"] == 2 and area["changed_by"] == "validator"
+
+
+def test_a_rejection_needs_a_reason(clients: dict[str, TestClient], queued: dict[str, Any]) -> None:
+    clean, _ = clean_and_flagged(queued)
+    validator = clients["validator"]
+    assert validator.post(f"/api/submissions/{clean}/reject").status_code == 422
+    r = validator.post(f"/api/submissions/{clean}/reject", json={"reason": ""})
+    assert r.status_code == 422 and r.json()["field"] == "reason"
+    assert (
+        clients["editor"]
+        .post(f"/api/submissions/{clean}/reject", json={"reason": "no"})
+        .status_code
+        == 403
+    )
+    r = validator.post(f"/api/submissions/{clean}/reject", json={"reason": "outline walked twice"})
+    assert r.status_code == 200, r.text
+    doc = r.json()
+    assert (doc["state"], doc["decision_reason"]) == ("rejected", "outline walked twice")
+    listed = clients["viewer"].get("/api/submissions", params={"state": "rejected"}).json()
+    assert [s["id"] for s in listed["submissions"]] == [clean]
+    assert validator.post(f"/api/submissions/{clean}/approve").status_code == 412
+
+
+# -- correcting -------------------------------------------------------------------------------
+
+
+def test_an_editor_corrects_a_flagged_submission(
+    clients: dict[str, TestClient], queued: dict[str, Any]
+) -> None:
+    _, flagged = clean_and_flagged(queued)
+    before = clients["viewer"].get(f"/api/submissions/{flagged}").json()
+    assert "unknown_ref" in {f["code"] for f in before["flags"]}
+    body = {"set": {"area_ref": ""}, "reason": "a new area: the ref was a typo"}
+    assert clients["viewer"].patch(f"/api/submissions/{flagged}", json=body).status_code == 403
+    r = clients["editor"].patch(f"/api/submissions/{flagged}", json=body)
+    assert r.status_code == 200, r.text
+    doc = r.json()
+    assert "unknown_ref" not in {f["code"] for f in doc["flags"]}
+    assert "area_ref" not in doc["values"]
+    assert doc["history"][-1]["action"] == "edited"
+    assert doc["history"][-1]["reason"] == "a new area: the ref was a typo"
+
+    bad = {"set": {"item[9]/item_state": "x"}}
+    r = clients["editor"].patch(f"/api/submissions/{flagged}", json=bad)
+    assert r.status_code == 422 and r.json()["field"] == "item[9]/item_state"
+    assert (
+        clients["editor"].patch(f"/api/submissions/{flagged}", json={"set": {}}).status_code == 422
+    )
+
+
+# -- the page ---------------------------------------------------------------------------------
+
+
+def test_the_review_page_is_for_signed_in_users(clients: dict[str, TestClient]) -> None:
+    r = clients["public"].get("/review", follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/login?next=/review"
+    r = clients["viewer"].get("/review")
+    assert r.status_code == 200 and "/static/review.js" in r.text
+    assert clients["viewer"].get("/static/review.js").status_code == 200
+    assert "/review" not in clients["viewer"].get("/openapi.json").json()["paths"]
