@@ -4,6 +4,7 @@ exports are the synthetic samples of tests/data/field/."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -27,31 +28,52 @@ def upload(client: TestClient, name: str, **form: str) -> Any:
         return client.post("/api/submissions", files={"file": (name, f)}, data=form)
 
 
-def area_edit(
-    reg: Registry, ref: str, instance_id: str = "uuid:synthetic-edit-1", accuracy_m: float = 3.0
+SURVEYED = (dt.date.today() - dt.timedelta(days=10)).isoformat()
+
+
+def survey(
+    instance_id: str, outline: Any, *, accuracy_m: float = 3.0, **values: str
 ) -> Submission:
-    """Return a synthetic non-technical survey that redraws area `ref` 30% larger and adds
-    a contamination category: an edit with field and geometry changes, and no flag while
-    the GPS accuracy is good."""
-    area = reg.stored_record("hazards", ref)
-    ring = area["geometry"].geoms[0].exterior.simplify(0.0001)
-    outline = shapely.affinity.scale(ring, 1.3, 1.3)
+    """Return a synthetic non-technical survey of a confirmed area with `outline` (walked
+    with GPS fixes of `accuracy_m`); `values` add to or replace its answers."""
     shape = ";".join(f"{y:.6f} {x:.6f} 150.0 {accuracy_m}" for x, y in outline.coords)
-    values = {
+    answers = {
         "landrelease_form": "nts_survey",
         "organisation": "SYNTHETIC survey organisation",
-        "area_ref": ref,
-        "name": area["name"],
-        "reported_on": "2026-10-01",
+        "name": "SYNTHETIC field by the road",
+        "reported_on": SURVEYED,
         "hazard_type": "CHA",
-        "evidence": "SYNTHETIC: warning signs along a wider edge",
+        "evidence": "SYNTHETIC: warning signs along the field edge",
         "contamination": "cmr uxo",
         "shape_method": "polygon",
         "area_shape": shape,
+        **values,
     }
     return Submission(
-        "nts_survey", instance_id, "synthetic-collector", "2026-10-02T09:00:00Z", values, {}, "test"
+        "nts_survey", instance_id, "synthetic-collector", "2026-10-02T09:00:00Z", answers, {}, "test"
     )
+
+
+def new_area(instance_id: str = "uuid:synthetic-new-1", **values: str) -> Submission:
+    """Return a synthetic survey of a new area (a field of about 9 ha in Kharkiv oblast)."""
+    return survey(instance_id, shapely.box(36.50, 49.50, 36.504, 49.503).exterior, **values)
+
+
+def area_edit(reg: Registry, ref: str, *, accuracy_m: float = 3.0) -> Submission:
+    """Return a synthetic survey that redraws area `ref` 30% larger and adds a contamination
+    category: an edit with field and geometry changes, and no flag while the GPS is good."""
+    area = reg.stored_record("hazards", ref)
+    ring = area["geometry"].geoms[0].exterior.simplify(0.0001)
+    outline = shapely.affinity.scale(ring, 1.3, 1.3)
+    return survey(
+        "uuid:synthetic-edit-1", outline, accuracy_m=accuracy_m, area_ref=ref, name=area["name"]
+    )
+
+
+def queue(path: Path | str, *subs: Submission) -> list[int]:
+    """Queue synthetic submissions as an import would; return their ids."""
+    with Registry.open(path) as reg:
+        return list(reg.queue_submissions(list(subs), actor="tests", source="test").queued)
 
 
 def queue_area_edit(path: Path | str, accuracy_m: float = 3.0) -> tuple[int, str]:
@@ -59,8 +81,7 @@ def queue_area_edit(path: Path | str, accuracy_m: float = 3.0) -> tuple[int, str
     with Registry.open(path) as reg:
         ref = str(reg.hazard_columns(status="confirmed", columns=["ref"], geometry=False)["ref"][0])
         edit = area_edit(reg, ref, accuracy_m=accuracy_m)
-        report = reg.queue_submissions([edit], actor="tests", source="test")
-    return report.queued[0], ref
+    return queue(path, edit)[0], ref
 
 
 @pytest.fixture
@@ -71,20 +92,6 @@ def clients(
     out = {role: client_for(demo_copy, token) for role, token in demo_tokens.items()}
     out["public"] = client_for(demo_copy)
     return out
-
-
-@pytest.fixture
-def queued(clients: dict[str, TestClient]) -> dict[str, Any]:
-    """The report of an editor's upload of the non-technical surveys' ODK Central export."""
-    r = upload(clients["editor"], "nts_survey.csv.zip")
-    assert r.status_code == 201, r.text
-    return r.json()  # type: ignore[no-any-return]
-
-
-def clean_and_flagged(report: dict[str, Any]) -> tuple[int, int]:
-    """Return the id of a queued submission without flags, and of one with flags."""
-    clean = [i for i in report["queued"] if i not in report["flagged"]]
-    return clean[0], report["flagged"][0]
 
 
 # -- queueing ---------------------------------------------------------------------------------

@@ -194,8 +194,8 @@ def _print_submission(sub: dict[str, Any]) -> None:
                     markup=False,
                 )
         else:
-            rows = [(k, _cell(v)) for k, v in rec["values"].items()]
-            print_table((Col("field"), Col("value", fit="text")), rows)
+            values = [(k, _cell(v)) for k, v in rec["values"].items()]
+            print_table((Col("field"), Col("value", fit="text")), values)
     if sub["flags"]:
         console.print("\nFlags (approve only once fixed, or with --override REASON):")
         print_table(

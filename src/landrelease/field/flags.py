@@ -220,15 +220,21 @@ class _Checker:
 
 
 def _area_shape(check: _Checker) -> None:
-    """Flag a new area without its shape (none drawn, no boundary point walked), and a walked
-    boundary that does not make a polygon. A survey of a stored area may keep its shape."""
+    """Flag a new area without its shape (none drawn, no boundary point walked), a boundary
+    said to be walked that came without its points, and a walked boundary that does not make
+    a polygon. A survey of a stored area may keep its shape by drawing none."""
     sub = check.sub
     new = not sub.values.get("area_ref", "").strip()
     if sub.values.get("shape_method", "").strip() == "points":
         rows = sub.repeats.get("boundary", [])
         if not rows:
-            if new:
-                check.flag("missing_geometry", "boundary", "no boundary point was recorded")
+            check.flag(
+                "missing_geometry",
+                "boundary",
+                "the boundary was to be walked point by point, but no boundary point came "
+                "with the submission (a KoboToolbox CSV export carries no repeat groups: "
+                "import its JSON instead)",
+            )
             return
         fixes = []
         for row in rows:

@@ -445,6 +445,12 @@ def _read_json(data: bytes, name: str, form_id: str | None) -> list[Submission]:
         raise ValidationError(
             name, None, f"not valid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
         ) from None
+    return read_document(document, name, form_id)
+
+
+def read_document(document: Any, name: str, form_id: str | None = None) -> list[Submission]:
+    """Return the submissions of a parsed OData (ODK Central) or KoboToolbox API document;
+    `name` says where it came from in messages."""
     if isinstance(document, dict) and isinstance(document.get("value"), list):
         key, entries = "value", document["value"]
     elif isinstance(document, dict) and isinstance(document.get("results"), list):
