@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 import shapely
 
+from conftest import ACTOR
 from fixtures import KHARKIV, KYIV, polygon, snapshot, table_counts
 from landrelease.domain.errors import ConflictError, ValidationError
 from landrelease.field.submission import Submission
@@ -221,6 +222,7 @@ def test_an_edit_of_an_area_shows_field_and_geometry_differences(
     reg: Registry, refs: dict[str, str]
 ) -> None:
     moved = shapely.affinity.scale(polygon(0, KYIV), 1.5, 1.5)
+    reg.update_record("hazards", refs["kyiv"], {"notes": "fenced in 2024"}, actor=ACTOR)
     (sid,) = reg.queue_submissions(
         [nts_edit("uuid:n1", refs["kyiv"], moved)], actor="ana", source="test"
     ).queued
@@ -239,6 +241,11 @@ def test_an_edit_of_an_area_shows_field_and_geometry_differences(
     assert after["version"] == before + 1
     assert after["evidence"] == "farmer reports a tripwire near the road"
     assert after["changed_by"] == "vera"
+    # the survey's notes are added to the area's; when it was first reported stays
+    assert after["notes"] == (
+        "fenced in 2024\n\nNon-technical survey of 2026-10-21 by Synthetic Survey Team."
+    )
+    assert str(after["reported_on"]) == "2024-03-15"
 
 
 def test_an_approval_that_the_registry_refuses_writes_nothing(

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import shapely
 
+from landrelease.demo_field import demo_submissions
 from landrelease.demo_layers import add_reference_layers, shift
 from landrelease.domain.errors import LandreleaseError
 from landrelease.registry import Registry
@@ -171,7 +172,7 @@ def build_demo(
                 "items and accidents over real GeoNames settlements of Ukraine",
             )
         profiles = _profiles_available()
-        step("hazardous areas", 0, 6)
+        step("hazardous areas", 0, 7)
         hazards = []
         for n, idx in enumerate(chosen):
             place = places[int(idx)]
@@ -212,7 +213,7 @@ def build_demo(
         for h in hazards:
             h["ref"] = by_name[h["name"]]
 
-        step("contamination events", 1, 6)
+        step("contamination events", 1, 7)
         events = []
         for h in hazards:
             for _ in range(int(rng.integers(1, 3))):
@@ -235,16 +236,16 @@ def build_demo(
                 )
         reg.add_records("events", events, actor=ACTOR, reason=f"{SYNTHETIC}: contamination events")
 
-        step("activities and status changes", 2, 6)
+        step("activities and status changes", 2, 7)
         items: list[dict[str, Any]] = []
         for h in hazards:
             _progress_area(reg, rng, h, items)
 
-        step("items found", 3, 6)
+        step("items found", 3, 7)
         if items:
             reg.add_records("items", items, actor=ACTOR, reason=f"{SYNTHETIC}: items found")
 
-        step("accidents", 4, 6)
+        step("accidents", 4, 7)
         accidents = []
         for h in rng.choice(len(hazards), size=max(1, areas // 10), replace=False):
             area = hazards[int(h)]
@@ -269,7 +270,7 @@ def build_demo(
             )
         reg.add_records("accidents", accidents, actor=ACTOR, reason=f"{SYNTHETIC}: accidents")
 
-        step("reference layers", 5, 6)
+        step("reference layers", 5, 7)
         # a generator of their own: the records stay what they were before the layers came
         layers = add_reference_layers(
             reg,
@@ -285,8 +286,21 @@ def build_demo(
         from landrelease.prioritising import rank_for_demo
 
         priority = rank_for_demo(reg, actor=ACTOR)
-        step("done", 6, 6)
-        return {**reg.summary(), "layers": layers, "priority": priority}
+
+        step("field submissions", 6, 7)
+        # a generator of their own too: the records and the ranking stay as they were
+        queued = reg.queue_submissions(
+            demo_submissions(reg, np.random.default_rng([seed, 19]), hazards, SYNTHETIC),
+            actor=ACTOR,
+            source=SYNTHETIC,
+        )
+        step("done", 7, 7)
+        return {
+            **reg.summary(),
+            "layers": layers,
+            "priority": priority,
+            "submissions": {"queued": len(queued.queued), "flagged": len(queued.flagged)},
+        }
 
 
 def _progress_area(
@@ -374,7 +388,7 @@ def _progress_area(
                     "category": DEVICE_CATEGORY[h["contamination"]],
                     "description": f"{SYNTHETIC} item",
                     "notes": SYNTHETIC,
-                    "quantity": int(rng.integers(1, 6)),
+                    "quantity": int(rng.integers(1, 7)),
                     "state": "destroyed",
                     "found_on": (start + dt.timedelta(days=30)).isoformat(),
                     "geometry": shapely.Point(c.x, c.y),

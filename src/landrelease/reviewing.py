@@ -217,7 +217,7 @@ def _described(reg: Registry, uow: UnitOfWork, p: Planned) -> dict[str, Any]:
         return out
     out["changes"] = [
         {"field": k, "current": _plain(current.get(k)), "proposed": _plain(v)}
-        for k, v in p.values.items()
+        for k, v in _merged(current, p).items()
         if _plain(current.get(k)) != _plain(v)
     ]
     out["geometry_change"] = geometry_diff(reg, current.get("geometry"), p.geometry)
@@ -227,6 +227,15 @@ def _described(reg: Registry, uow: UnitOfWork, p: Planned) -> dict[str, Any]:
         else orjson.loads(shapely.to_geojson(current["geometry"]))
     )
     return out
+
+
+def _merged(current: dict[str, Any], p: Planned) -> dict[str, Any]:
+    """Return the values an edit writes over the `current` record: its notes are added to
+    the record's notes, never put in their place."""
+    values = dict(p.values)
+    if values.get("notes") and current.get("notes"):
+        values["notes"] = f"{current['notes']}\n\n{values['notes']}"
+    return values
 
 
 def _plain(value: Any) -> Any:
@@ -459,6 +468,7 @@ def _write(
         else:
             ref = p.ref
             geometry = UNCHANGED if p.geometry is None else p.geometry
+            values = _merged(uow.records(k).get(ref), Planned(p.kind, ref, values, p.geometry))
             edit = check_edit(uow, reg.country, k, ref, values, geometry)
             uow.records(k).update(
                 ref,

@@ -51,7 +51,7 @@ CACHE_BYTES = 64 * 1024 * 1024  # encoded tiles kept per registry
 CACHE_FEATURES = 400_000  # decoded records kept per registry (all kinds)
 READ_BY_BOX = 2_000  # more records than this to read: by the tile's box, not by ref
 
-COLLECTIONS = ("hazards", "activities", "items", "accidents")
+COLLECTIONS = ("hazards", "activities", "items", "accidents", "eore")
 
 
 @dataclass(frozen=True)
@@ -109,6 +109,18 @@ LAYERS: dict[str, Layer] = {
             "injured_civilian": "Number",
             "killed_deminer": "Number",
             "injured_deminer": "Number",
+        },
+    ),
+    "eore": Layer(
+        "eore",
+        {
+            "ref": "String",
+            "method": "String",
+            "held_on": "String",
+            "girls": "Number",
+            "boys": "Number",
+            "women": "Number",
+            "men": "Number",
         },
     ),
 }

@@ -114,12 +114,13 @@ def test_nts_survey_with_area_ref_edits_that_area_without_blanking_fields() -> N
     [area] = plan(sub)
     assert area.ref == "UA-2026-0042"
     assert area.geometry is None
+    # when and by whom the area was first reported stay; the survey's own date and
+    # organisation head the notes it adds
     assert area.values == {
         "hazard_type": "CHA",
         "contamination": ("uxo",),
         "evidence": "fragments found",
-        "reported_on": dt.date(2026, 11, 10),
-        "source_org": "Demining NGO",
+        "notes": "Non-technical survey of 2026-11-10 by Demining NGO.",
     }
 
 

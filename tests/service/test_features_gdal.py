@@ -52,7 +52,7 @@ def cli_hazards(run_cli: RunCli, path: Path, *args: str) -> list[dict[str, Any]]
 
 def test_gdal_lists_the_collections(served: dict[str, Any]) -> None:
     layers = pyogrio.list_layers("OAPIF:" + served["url"])
-    assert [name for name, _ in layers] == ["hazards", "activities", "items", "accidents"]
+    assert [name for name, _ in layers] == ["hazards", "activities", "items", "accidents", "eore"]
     assert dict(layers.tolist())["hazards"] == "MultiPolygon"
 
 

@@ -51,6 +51,7 @@ _SECRET_TEXT = {
     "activities": ("organisation", "notes"),
     "items": ("description", "notes"),
     "accidents": ("notes",),
+    "eore": ("organisation", "admin_area", "notes"),
 }
 _PUBLIC_PROPERTIES = {"ref", "status", "hazard_type", "contamination", "warning"}
 _METHODS = {"get", "post", "put", "patch", "delete"}

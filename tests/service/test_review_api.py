@@ -31,9 +31,7 @@ def upload(client: TestClient, name: str, **form: str) -> Any:
 SURVEYED = (dt.date.today() - dt.timedelta(days=10)).isoformat()
 
 
-def survey(
-    instance_id: str, outline: Any, *, accuracy_m: float = 3.0, **values: str
-) -> Submission:
+def survey(instance_id: str, outline: Any, *, accuracy_m: float = 3.0, **values: str) -> Submission:
     """Return a synthetic non-technical survey of a confirmed area with `outline` (walked
     with GPS fixes of `accuracy_m`); `values` add to or replace its answers."""
     shape = ";".join(f"{y:.6f} {x:.6f} 150.0 {accuracy_m}" for x, y in outline.coords)
@@ -50,7 +48,13 @@ def survey(
         **values,
     }
     return Submission(
-        "nts_survey", instance_id, "synthetic-collector", "2026-10-02T09:00:00Z", answers, {}, "test"
+        "nts_survey",
+        instance_id,
+        "synthetic-collector",
+        "2026-10-02T09:00:00Z",
+        answers,
+        {},
+        "test",
     )
 
 
@@ -98,15 +102,18 @@ def clients(
 
 
 def test_an_editor_queues_an_export_and_a_second_upload_reports_duplicates(
-    clients: dict[str, TestClient], queued: dict[str, Any]
+    clients: dict[str, TestClient],
 ) -> None:
-    assert len(queued["queued"]) == 3 and queued["source"] == "nts_survey.csv.zip"
-    assert set(queued["flagged"]) < set(queued["queued"])
+    r = upload(clients["editor"], "nts_survey.csv.zip")
+    assert r.status_code == 201, r.text
+    first = r.json()
+    assert len(first["queued"]) == 3 and first["source"] == "nts_survey.csv.zip"
+    assert set(first["flagged"]) <= set(first["queued"])
     r = upload(clients["editor"], "nts_survey.csv.zip")
     assert r.status_code == 200, r.text  # nothing new
     again = r.json()
     assert again["queued"] == []
-    assert sorted(d["id"] for d in again["duplicates"]) == sorted(queued["queued"])
+    assert sorted(d["id"] for d in again["duplicates"]) == sorted(first["queued"])
     assert {d["state"] for d in again["duplicates"]} == {"pending"}
     # the same submissions from another export format are the same instances
     r = upload(clients["editor"], "nts_survey.odata.json")
@@ -114,10 +121,11 @@ def test_an_editor_queues_an_export_and_a_second_upload_reports_duplicates(
 
 
 def test_only_an_editor_or_above_queues(clients: dict[str, TestClient]) -> None:
+    before = clients["viewer"].get("/api/submissions").json()
     r = upload(clients["viewer"], "accident.kobo.json")
     assert r.status_code == 403 and r.headers["content-type"] == PROBLEM
     assert upload(clients["public"], "accident.kobo.json").status_code == 401
-    assert clients["viewer"].get("/api/submissions").json() == {"submissions": []}
+    assert clients["viewer"].get("/api/submissions").json() == before
     assert upload(clients["validator"], "accident.kobo.json").status_code == 201
 
 
@@ -127,8 +135,8 @@ def test_an_unreadable_export_is_a_problem_naming_the_file(clients: dict[str, Te
     )
     assert r.status_code == 422 and r.headers["content-type"] == PROBLEM
     assert "export.csv" in (r.json()["record"] or "")
-    r = upload(clients["editor"], "accident.kobo.json", form="no_such_form")
-    assert r.status_code == 422 and r.json()["field"] == "form"
+    r = upload(clients["editor"], "accident.kobo.json", form="nts_survey")
+    assert r.status_code == 422 and r.json()["field"] == "landrelease_form"
     r = upload(clients["editor"], "accident.kobo.json", accuracy_limit="-3")
     assert r.status_code == 422 and r.json()["field"] == "accuracy_limit"
 
@@ -137,19 +145,24 @@ def test_an_unreadable_export_is_a_problem_naming_the_file(clients: dict[str, Te
 
 
 def test_a_viewer_lists_and_reads_the_queue(
-    clients: dict[str, TestClient], queued: dict[str, Any]
+    demo_copy: Path, clients: dict[str, TestClient]
 ) -> None:
+    ids = queue(demo_copy, new_area(), new_area("uuid:synthetic-new-2", area_ref="UA-1999-99999"))
     viewer = clients["viewer"]
-    listed = viewer.get("/api/submissions").json()["submissions"]
-    assert [s["id"] for s in listed] == queued["queued"]
-    assert {s["form_id"] for s in listed} == {"nts_survey"}
-    assert all("payload" not in s and isinstance(s["flags"], list) for s in listed)
-    assert viewer.get("/api/submissions", params={"state": "approved"}).json()["submissions"] == []
-    assert len(viewer.get("/api/submissions", params={"state": "all"}).json()["submissions"]) == 3
+
+    def listed(state: str) -> list[dict[str, Any]]:
+        subs = viewer.get("/api/submissions", params={"state": state}).json()["submissions"]
+        return [s for s in subs if s["id"] in ids]  # the demo has submissions of its own
+
+    pending = listed("pending")
+    assert [s["id"] for s in pending] == ids  # the oldest first
+    assert [len(s["flags"]) for s in pending] == [0, 1]
+    assert all("payload" not in s and s["form_id"] == "nts_survey" for s in pending)
+    assert listed("approved") == []
+    assert len(listed("all")) == 2
     assert viewer.get("/api/submissions", params={"state": "lost"}).status_code == 422
 
-    clean, _ = clean_and_flagged(queued)
-    doc = viewer.get(f"/api/submissions/{clean}").json()
+    doc = viewer.get(f"/api/submissions/{ids[0]}").json()
     assert doc["state"] == "pending" and doc["values"]["landrelease_form"] == "nts_survey"
     [record] = doc["records"]
     assert (record["kind"], record["action"]) == ("hazards", "new")
@@ -157,7 +170,7 @@ def test_a_viewer_lists_and_reads_the_queue(
     assert [e["action"] for e in doc["history"]] == ["imported"]
     r = viewer.get("/api/submissions/999999")
     assert r.status_code == 404 and r.headers["content-type"] == PROBLEM
-    assert clients["public"].get(f"/api/submissions/{clean}").status_code == 401
+    assert clients["public"].get(f"/api/submissions/{ids[0]}").status_code == 401
 
 
 def test_an_edit_shows_its_field_and_geometry_changes(
@@ -169,7 +182,7 @@ def test_an_edit_shows_its_field_and_geometry_changes(
     [record] = doc["records"]
     assert (record["action"], record["ref"]) == ("edit", ref)
     changed = {c["field"]: c for c in record["changes"]}
-    assert changed["evidence"]["proposed"] == "SYNTHETIC: warning signs along a wider edge"
+    assert changed["evidence"]["proposed"] == "SYNTHETIC: warning signs along the field edge"
     assert record["current_geometry"]["type"] == "MultiPolygon"
     change = record["geometry_change"]
     assert change["proposed_m2"] > change["current_m2"] and change["same"] is False
@@ -179,61 +192,49 @@ def test_an_edit_shows_its_field_and_geometry_changes(
 
 
 def test_only_a_validator_approves_and_the_record_is_written(
-    demo_copy: Path, clients: dict[str, TestClient], queued: dict[str, Any]
+    demo_copy: Path, clients: dict[str, TestClient]
 ) -> None:
-    clean, _ = clean_and_flagged(queued)
+    [new] = queue(demo_copy, new_area())
     for role, status in (("public", 401), ("viewer", 403), ("editor", 403)):
-        r = clients[role].post(f"/api/submissions/{clean}/approve")
+        r = clients[role].post(f"/api/submissions/{new}/approve")
         assert r.status_code == status, (role, r.text)
-    assert clients["viewer"].get(f"/api/submissions/{clean}").json()["state"] == "pending"
+    assert clients["viewer"].get(f"/api/submissions/{new}").json()["state"] == "pending"
 
-    r = clients["validator"].post(f"/api/submissions/{clean}/approve")
+    r = clients["validator"].post(f"/api/submissions/{new}/approve")
     assert r.status_code == 200, r.text
     doc = r.json()
     assert (doc["state"], doc["decided_by"]) == ("approved", "validator")
     [ref] = doc["refs"]
     with Registry.open(demo_copy) as reg:
         area = reg.stored_record("hazards", ref)
-    assert area["changed_by"] == "validator"
+    assert (area["changed_by"], area["name"]) == ("validator", "SYNTHETIC field by the road")
     assert [e["action"] for e in doc["history"]] == ["imported", "approved"]
     # decided once: a second approval is refused, naming who decided
-    r = clients["validator"].post(f"/api/submissions/{clean}/approve")
+    r = clients["validator"].post(f"/api/submissions/{new}/approve")
     assert r.status_code == 412 and "validator" in r.json()["detail"]
 
 
 def test_a_flagged_submission_needs_an_override_reason(
-    clients: dict[str, TestClient], queued: dict[str, Any]
-) -> None:
-    _, flagged = clean_and_flagged(queued)
-    flags = clients["viewer"].get(f"/api/submissions/{flagged}").json()["flags"]
-    assert flags
-    validator = clients["validator"]
-    r = validator.post(f"/api/submissions/{flagged}/approve")
-    assert r.status_code == 422 and r.headers["content-type"] == PROBLEM
-    problem = r.json()
-    assert problem["field"] == flags[0]["field"]
-    assert problem["record"] == f"submission {flagged}" and "override" in problem["detail"]
-    r = validator.post(f"/api/submissions/{flagged}/approve", json={"override": "  "})
-    assert r.status_code == 422 and r.json()["field"] == "override"
-    assert (
-        validator.post(
-            f"/api/submissions/{flagged}/approve", json={"override": "x", "extra": 1}
-        ).status_code
-        == 422
-    )
-
-
-def test_an_approval_over_flags_keeps_its_override_reason(
     demo_copy: Path, clients: dict[str, TestClient]
 ) -> None:
     submission_id, ref = queue_area_edit(demo_copy, accuracy_m=60.0)  # a poor GPS fix
     flags = clients["viewer"].get(f"/api/submissions/{submission_id}").json()["flags"]
     assert {f["code"] for f in flags} == {"poor_accuracy"}
     validator = clients["validator"]
-    r = validator.post(f"/api/submissions/{submission_id}/approve", json={})
-    assert r.status_code == 422 and r.json()["field"] == flags[0]["field"]
+    url = f"/api/submissions/{submission_id}/approve"
+    for body in (None, {}):
+        r = validator.post(url, json=body)
+        assert r.status_code == 422 and r.headers["content-type"] == PROBLEM
+        problem = r.json()
+        assert problem["field"] == flags[0]["field"]
+        assert problem["record"] == f"submission {submission_id}"
+        assert "override" in problem["detail"]
+    r = validator.post(url, json={"override": "  "})
+    assert r.status_code == 422 and r.json()["field"] == "override"
+    assert validator.post(url, json={"override": "x", "extra": 1}).status_code == 422
+
     reason = "the corners are marked on the ground; checked with the team"
-    r = validator.post(f"/api/submissions/{submission_id}/approve", json={"override": reason})
+    r = validator.post(url, json={"override": reason})
     assert r.status_code == 200, r.text
     doc = r.json()
     assert (doc["state"], doc["refs"], doc["override_reason"]) == ("approved", [ref], reason)
@@ -243,52 +244,49 @@ def test_an_approval_over_flags_keeps_its_override_reason(
     assert area["version"] == 2 and area["changed_by"] == "validator"
 
 
-def test_a_rejection_needs_a_reason(clients: dict[str, TestClient], queued: dict[str, Any]) -> None:
-    clean, _ = clean_and_flagged(queued)
+def test_a_rejection_needs_a_reason(demo_copy: Path, clients: dict[str, TestClient]) -> None:
+    [new] = queue(demo_copy, new_area())
     validator = clients["validator"]
-    assert validator.post(f"/api/submissions/{clean}/reject").status_code == 422
-    r = validator.post(f"/api/submissions/{clean}/reject", json={"reason": ""})
+    url = f"/api/submissions/{new}/reject"
+    assert validator.post(url).status_code == 422
+    r = validator.post(url, json={"reason": ""})
     assert r.status_code == 422 and r.json()["field"] == "reason"
-    assert (
-        clients["editor"]
-        .post(f"/api/submissions/{clean}/reject", json={"reason": "no"})
-        .status_code
-        == 403
-    )
-    r = validator.post(f"/api/submissions/{clean}/reject", json={"reason": "outline walked twice"})
+    assert clients["editor"].post(url, json={"reason": "no"}).status_code == 403
+    r = validator.post(url, json={"reason": "outline walked twice"})
     assert r.status_code == 200, r.text
     doc = r.json()
     assert (doc["state"], doc["decision_reason"]) == ("rejected", "outline walked twice")
     listed = clients["viewer"].get("/api/submissions", params={"state": "rejected"}).json()
-    assert [s["id"] for s in listed["submissions"]] == [clean]
-    assert validator.post(f"/api/submissions/{clean}/approve").status_code == 412
+    assert new in [s["id"] for s in listed["submissions"]]
+    assert validator.post(f"/api/submissions/{new}/approve").status_code == 412
 
 
 # -- correcting -------------------------------------------------------------------------------
 
 
 def test_an_editor_corrects_a_flagged_submission(
-    clients: dict[str, TestClient], queued: dict[str, Any]
+    demo_copy: Path, clients: dict[str, TestClient]
 ) -> None:
-    _, flagged = clean_and_flagged(queued)
+    [flagged] = queue(demo_copy, new_area(area_ref="UA-1999-99999"))
     before = clients["viewer"].get(f"/api/submissions/{flagged}").json()
-    assert "unknown_ref" in {f["code"] for f in before["flags"]}
+    assert [f["code"] for f in before["flags"]] == ["unknown_ref"]
+    url = f"/api/submissions/{flagged}"
     body = {"set": {"area_ref": ""}, "reason": "a new area: the ref was a typo"}
-    assert clients["viewer"].patch(f"/api/submissions/{flagged}", json=body).status_code == 403
-    r = clients["editor"].patch(f"/api/submissions/{flagged}", json=body)
+    assert clients["viewer"].patch(url, json=body).status_code == 403
+    r = clients["editor"].patch(url, json=body)
     assert r.status_code == 200, r.text
     doc = r.json()
-    assert "unknown_ref" not in {f["code"] for f in doc["flags"]}
-    assert "area_ref" not in doc["values"]
-    assert doc["history"][-1]["action"] == "edited"
-    assert doc["history"][-1]["reason"] == "a new area: the ref was a typo"
-
-    bad = {"set": {"item[9]/item_state": "x"}}
-    r = clients["editor"].patch(f"/api/submissions/{flagged}", json=bad)
-    assert r.status_code == 422 and r.json()["field"] == "item[9]/item_state"
-    assert (
-        clients["editor"].patch(f"/api/submissions/{flagged}", json={"set": {}}).status_code == 422
+    assert doc["flags"] == [] and "area_ref" not in doc["values"]
+    assert doc["records"][0]["action"] == "new"
+    assert (doc["history"][-1]["action"], doc["history"][-1]["reason"]) == (
+        "edited",
+        "a new area: the ref was a typo",
     )
+
+    r = clients["editor"].patch(url, json={"set": {"item[9]/item_state": "x"}})
+    assert r.status_code == 422 and r.json()["field"] == "item[9]/item_state"
+    assert clients["editor"].patch(url, json={"set": {}}).status_code == 422
+    assert clients["validator"].post(f"{url}/approve").status_code == 200
 
 
 # -- the page ---------------------------------------------------------------------------------

@@ -33,7 +33,7 @@ from landrelease.service.settings import Settings
 ClientFor = Callable[..., TestClient]  # tests/service/conftest.py's client_for
 WHO = ("public", "viewer", "editor", "validator", "admin")
 ORDER = {name: i for i, name in enumerate(WHO)}
-KINDS = ("hazards", "events", "activities", "items", "accidents")
+KINDS = ("hazards", "events", "activities", "items", "accidents", "eore")
 EMPTY_GEOJSON = b'{"type": "FeatureCollection", "features": []}'
 
 
@@ -92,7 +92,7 @@ ENDPOINTS: list[Endpoint] = [
     Endpoint("GET", "/collections/hazards/items/{hazards}", "public"),
     *(
         Endpoint("GET", path, "viewer", hidden_from_public=True)
-        for collection in ("activities", "items", "accidents")
+        for collection in ("activities", "items", "accidents", "eore")
         for path in (
             f"/collections/{collection}",
             f"/collections/{collection}/queryables",
@@ -105,7 +105,7 @@ ENDPOINTS: list[Endpoint] = [
     Endpoint("GET", "/tiles/hazards.json", "public"),
     *(
         Endpoint("GET", path, "viewer")
-        for collection in ("activities", "items", "accidents")
+        for collection in ("activities", "items", "accidents", "eore")
         for path in (f"/tiles/{collection}/10/610/347.mvt", f"/tiles/{collection}.json")
     ),
     # the records API
@@ -147,6 +147,10 @@ def prepared(
     paths: a ref of each kind, a suspected area, the proposal's id, the user's name."""
     path = copy_registry(demo_db, tmp_path_factory.mktemp("roles") / "synthetic-demo.gpkg")
     with Registry.open(path) as reg:
+        if not reg.summary()["eore"]:  # the demo holds no risk-education session
+            centre = reg.record_columns("items", columns=["ref"], limit=1)["geometry"][0]
+            session = {"organisation": "NGO", "held_on": "2024-03-01", "method": "interpersonal"}
+            reg.add_records("eore", [{**session, "geometry": centre}], actor="tests")
         values = {
             kind: str(reg.record_columns(kind, columns=["ref"], geometry=False, limit=1)["ref"][0])
             for kind in KINDS

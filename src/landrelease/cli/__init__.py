@@ -459,6 +459,14 @@ def _print_summary(path: str, summary: dict[str, Any]) -> None:
         from landrelease.cli.priority import print_top
 
         print_top(summary["priority"])
+    queued = summary.get("submissions")
+    if queued:
+        console.print(
+            f"Field submissions waiting for review: {queued['queued']} ({queued['flagged']} "
+            f"flagged). Try: landrelease review list --db {path}",
+            soft_wrap=True,
+            markup=False,
+        )
 
 
 def _mount_optional() -> None:

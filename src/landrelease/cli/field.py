@@ -188,10 +188,11 @@ def _print_submission(sub: dict[str, Any]) -> None:
             g = rec.get("geometry_change")
             if g:
                 console.print(
-                    f"geometry: {g['current_m2']} m2 -> {g['proposed_m2']} m2 "
-                    f"(+{g['added_m2']} m2, -{g['removed_m2']} m2; boundary moved up to "
-                    f"{g['moved_m']} m)",
+                    f"geometry: {g['current_m2']:,.0f} m2 -> {g['proposed_m2']:,.0f} m2 "
+                    f"(added {g['added_m2']:,.0f} m2, removed {g['removed_m2']:,.0f} m2; "
+                    f"the boundary moved up to {g['moved_m']:,.0f} m)",
                     markup=False,
+                    soft_wrap=True,
                 )
         else:
             values = [(k, _cell(v)) for k, v in rec["values"].items()]

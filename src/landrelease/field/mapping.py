@@ -200,6 +200,12 @@ def _nts_survey(sub: Submission) -> list[Planned]:
     # A new area with direct evidence starts confirmed; an existing one changes status only
     # through the lifecycle, never by an edit.
     confirmed = ref is None and hazard_type == HazardType.CHA.value
+    # A survey of a stored area keeps when and by whom the area was first reported: its own
+    # date and organisation head its notes (which an approval adds to the area's).
+    if ref is not None:
+        said = f"Non-technical survey of {a.text('reported_on') or 'an unknown date'}"
+        said += f" by {a.text('organisation') or 'an unnamed organisation'}."
+        notes = "\n".join(n for n in (said, notes) if n)
     values = _present(
         name=a.text("name"),
         status=Status.CONFIRMED.value if confirmed else None,
@@ -207,8 +213,8 @@ def _nts_survey(sub: Submission) -> list[Planned]:
         contamination=a.codes("contamination"),
         land_use=a.text("land_use"),
         evidence=a.text("evidence"),
-        reported_on=a.date("reported_on"),
-        source_org=a.text("organisation"),
+        reported_on=a.date("reported_on") if ref is None else None,
+        source_org=a.text("organisation") if ref is None else None,
         admin_area=a.text("admin_area"),
         notes=notes or None,
     )

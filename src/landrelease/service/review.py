@@ -34,9 +34,10 @@ Reviewer = Annotated[User, Depends(access.require(Permission.REVIEW_SUBMISSIONS)
 SubmissionId = Annotated[
     int, Path(ge=1, le=s.INT64, description="id of the submission in the review queue")
 ]
-FORMS = ("nts_survey", "eod_spot_task", "clearance", "accident", "risk_education")
 _ERRORS = s.problems(400, 401, 403, 404, 412, 422, 503)
-_DECIDED = {412: {**_ERRORS[412], "description": "the submission was decided already"}}
+_DECIDED: dict[int | str, dict[str, Any]] = {
+    412: {**_ERRORS[412], "description": "the submission was decided already"}
+}
 
 
 class Approval(s.Body):
@@ -91,8 +92,9 @@ def queue_export(
     form: Annotated[
         str | None,
         Form(
-            pattern=f"^({'|'.join(FORMS)})$",
-            description="the form, when the file does not name it",
+            max_length=100,
+            description="the form (nts_survey, eod_spot_task, clearance, accident, "
+            "risk_education), when the file does not name it",
         ),
     ] = None,
     accuracy_limit: Annotated[

@@ -210,6 +210,8 @@ function tNodes(key, vars) {
 /** Returns a field's value as the page shows it: a code's label where the page knows it. */
 function shown(field, value) {
   const codes = CODES[currentLang()][field];
+  // a stored list of codes is one text, "ap_mine;cmr"; a submitted one a list
+  if (codes && typeof value === "string" && value.includes(";")) value = value.split(";");
   if (Array.isArray(value)) return codes ? value.map((v) => code(field, v)).join("; ") : raw(value.join(", "));
   if (codes && value !== null && value !== undefined) return code(field, value);
   return raw(value);

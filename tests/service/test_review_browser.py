@@ -1,0 +1,129 @@
+"""The review page in a real browser (Debian's chromium, headless, software WebGL) against a
+real `landrelease serve` over a copy of the synthetic demo registry: a validator signs in,
+opens a queued survey that redraws a demo area, sees the map draw the submitted outline over
+the current one (dashed) and the field-by-field changes, and approves it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from tests.service.conftest import serving_copy
+from tests.service.test_review_api import new_area, queue, queue_area_edit
+
+CHROMIUM = "/usr/bin/chromium"
+if not Path(CHROMIUM).exists():
+    pytest.skip(f"browser tests need Debian's chromium at {CHROMIUM}", allow_module_level=True)
+sync_api = pytest.importorskip("playwright.sync_api")
+
+SCREENSHOT = Path("/tmp/review-page.png")
+WAIT_IDLE = """() => new Promise((done) => {
+  map.once('idle', () => done(true));
+  map.triggerRepaint();
+})"""
+
+
+@pytest.fixture
+def served(demo_db: Path, demo_tokens: dict[str, str], tmp_path: Path) -> Iterator[dict[str, Any]]:
+    """A server of a copy of the demo registry in a process of its own: its URL and path."""
+    with serving_copy(demo_db, tmp_path, log_requests=False) as (url, path, _log):
+        yield {"url": url, "path": path, "tokens": demo_tokens}
+
+
+@pytest.fixture
+def page() -> Iterator[Any]:
+    """A page of Debian's chromium (headless, software WebGL), its console errors recorded."""
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+            headless=True,
+        )
+        context = browser.new_context(viewport={"width": 1500, "height": 900}, locale="en-GB")
+        pg = context.new_page()
+        pg.errors = []
+        failed = "Failed to load resource"
+        pg.on(
+            "console",
+            lambda m: (
+                pg.errors.append(m.text) if m.type == "error" and failed not in m.text else None
+            ),
+        )
+        pg.on(
+            "response",
+            lambda r: pg.errors.append(f"{r.status} {r.url}") if r.status >= 400 else None,
+        )
+        pg.on("pageerror", lambda e: pg.errors.append(str(e)))
+        yield pg
+        browser.close()
+
+
+def sign_in_to_review(page: Any, url: str, name: str, token: str) -> None:
+    """Sign in through the login form, which brings the browser to the review page; wait
+    until the map has loaded and the queue is listed."""
+    page.goto(f"{url}/review")  # signed out: sent to the login form, and back after it
+    page.wait_for_url(f"{url}/login?next=/review")
+    page.fill("#name", name)
+    page.fill("#token", token)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{url}/review")
+    try:
+        page.wait_for_function(
+            "window.map && typeof map.loaded === 'function' && map.loaded()"
+            " && document.querySelectorAll('#queue-body tr').length > 0",
+            timeout=60_000,
+        )
+    except sync_api.TimeoutError:
+        raise AssertionError(f"the review page did not load: {page.errors}") from None
+
+
+def test_a_validator_reviews_an_edit_on_the_map_and_approves_it(
+    served: dict[str, Any], page: Any
+) -> None:
+    submission_id, ref = queue_area_edit(served["path"])
+    [flagged] = queue(served["path"], new_area(area_ref="UA-1999-99999"))
+    sign_in_to_review(page, served["url"], "validator", served["tokens"]["validator"])
+    assert page.locator(f"#queue-body tr[data-id='{submission_id}'] .flagged").count() == 0
+    assert page.locator(f"#queue-body tr[data-id='{flagged}'] .flagged").inner_text() == "1"
+
+    page.click(f"#queue-body tr[data-id='{submission_id}']")
+    page.wait_for_selector(f"#submission-title[data-id='{submission_id}']")
+    page.evaluate(WAIT_IDLE)
+    drawn = page.evaluate(
+        """() => ({
+          submitted: map.queryRenderedFeatures({layers: ['submitted-fill']}).length,
+          current: map.queryRenderedFeatures({layers: ['current-line']}).map(f => f.properties.ref),
+          areas: map.queryRenderedFeatures({layers: ['hazard-fill']}).map(f => f.properties.ref),
+        })"""
+    )
+    assert drawn["submitted"] > 0, "the submitted outline is not drawn"
+    assert ref in drawn["current"], "the current outline is not drawn"
+    assert ref in drawn["areas"], "the registry's areas are not drawn under it"
+    changed = page.locator(".diff tr[data-field]").evaluate_all(
+        "rows => rows.map(r => r.dataset.field)"
+    )
+    assert "evidence" in changed and "contamination" in changed
+    assert page.locator("#flags .ok").is_visible()
+    assert page.locator("#override").count() == 0  # no flag: no override asked
+    page.screenshot(path=str(SCREENSHOT))
+
+    page.click("#approve")
+    page.wait_for_selector("#decision-message.done")
+    assert page.locator(f"#queue-body tr[data-id='{submission_id}']").count() == 0  # decided
+    token = served["tokens"]["viewer"]
+    doc = httpx.get(
+        f"{served['url']}/api/submissions/{submission_id}",
+        headers={"Authorization": f"Bearer {token}"},
+    ).json()
+    assert (doc["state"], doc["decided_by"], doc["refs"]) == ("approved", "validator", [ref])
+
+    # the flagged one asks for a reason to approve over its flag
+    page.click(f"#queue-body tr[data-id='{flagged}']")
+    page.wait_for_selector(f"#submission-title[data-id='{flagged}']")
+    assert page.locator("#flags li[data-field='area_ref']").is_visible()
+    page.click("#approve")
+    assert page.locator("#decision-message.error").is_visible()
+    assert page.errors == []
