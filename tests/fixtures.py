@@ -175,7 +175,14 @@ def _pg_snapshot(url: str) -> dict[str, Any]:
 def table_counts(db_path: Path | str) -> dict[str, int]:
     """Return the number of rows of each record table, of all their earlier versions
     ("history") and of the import batches; of a file or a database."""
-    tables = ("hazard_areas", "contamination_events", "activities", "items", "accidents")
+    tables = (
+        "hazard_areas",
+        "contamination_events",
+        "activities",
+        "items",
+        "accidents",
+        "eore_sessions",
+    )
     rows = _row_counts(db_path, [*tables, *(f"{t}_history" for t in tables), "landrelease_batches"])
     out = {t: rows[t] for t in tables}
     out["history"] = sum(rows[f"{t}_history"] for t in tables)

@@ -383,7 +383,7 @@ def source(backend: str, tmp_path_factory: pytest.TempPathFactory) -> str:
             "eore",
             [
                 {
-                    "organisation": "Ліга, \"quoted\"; semicolon",
+                    "organisation": 'Ліга, "quoted"; semicolon',
                     "held_on": "2024-05-14",
                     "method": "interpersonal",
                     "admin_area": "Kharkiv oblast",

@@ -230,7 +230,12 @@ def test_an_edit_of_an_area_shows_field_and_geometry_differences(
     assert (rec["kind"], rec["ref"], rec["action"]) == ("hazards", refs["kyiv"], "edit")
     changed = {c["field"]: c for c in rec["changes"]}
     assert changed["evidence"]["proposed"] == "farmer reports a tripwire near the road"
-    assert changed["contamination"]["proposed"] == ["ap_mine", "uxo"]
+    assert changed["contamination"] == {
+        "field": "contamination",
+        "current": ["ap_mine"],
+        "proposed": ["ap_mine", "uxo"],
+    }
+    assert "hazard_type" not in changed  # SHA before and after: no change shown
     geo = rec["geometry_change"]
     assert geo["proposed_m2"] > geo["current_m2"] > 0
     assert geo["added_m2"] > 0 and geo["moved_m"] > 0 and not geo["same"]
@@ -307,3 +312,12 @@ def test_the_accuracy_limit_is_the_imports_or_the_registrys(
     assert report.flagged == []
     with pytest.raises(ValidationError):
         reg.queue_submissions([loose], actor="ana", source="test", accuracy_limit_m=-1)
+
+
+def test_an_unchanged_field_is_no_difference(reg: Registry, refs: dict[str, str]) -> None:
+    same = nts_edit("uuid:n2", refs["kyiv"], polygon(0, KYIV))
+    same = Submission(**{**same.__dict__, "values": {**same.values, "contamination": "ap_mine"}})
+    (sid,) = reg.queue_submissions([same], actor="ana", source="test").queued
+    (rec,) = reg.submission(sid)["records"]
+    assert {c["field"] for c in rec["changes"]} == {"evidence", "notes"}
+    assert rec["geometry_change"]["same"] and rec["geometry_change"]["moved_m"] == 0

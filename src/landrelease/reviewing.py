@@ -215,10 +215,11 @@ def _described(reg: Registry, uow: UnitOfWork, p: Planned) -> dict[str, Any]:
         current = uow.records(kind_named(p.kind)).get(p.ref)
     except NotFound:
         return out
+    k = kind_named(p.kind)
     out["changes"] = [
-        {"field": k, "current": _plain(current.get(k)), "proposed": _plain(v)}
-        for k, v in _merged(current, p).items()
-        if _plain(current.get(k)) != _plain(v)
+        {"field": name, "current": was, "proposed": now}
+        for name, v in _merged(current, p).items()
+        if (was := _comparable(k, name, current.get(name))) != (now := _comparable(k, name, v))
     ]
     out["geometry_change"] = geometry_diff(reg, current.get("geometry"), p.geometry)
     out["current_geometry"] = (
@@ -236,6 +237,14 @@ def _merged(current: dict[str, Any], p: Planned) -> dict[str, Any]:
     if values.get("notes") and current.get("notes"):
         values["notes"] = f"{current['notes']}\n\n{values['notes']}"
     return values
+
+
+def _comparable(kind: Any, name: str, value: Any) -> Any:
+    """Return a field's value as review compares and shows it: a list of codes as a list
+    (the store keeps it as ';'-separated text), a date as text."""
+    if name in kind.field_names and kind.field(name).kind == "codes" and isinstance(value, str):
+        return [c for c in value.split(";") if c]
+    return _plain(value)
 
 
 def _plain(value: Any) -> Any:

@@ -64,8 +64,18 @@ def two_addresses(demo_copy: Path) -> Iterator[tuple[TestClient, TestClient]]:
     [
         ("viewer", ["read"]),
         ("editor", ["read", "write", "propose_status"]),
-        ("validator", ["read", "write", "propose_status", "decide_status"]),
-        ("admin", ["read", "write", "propose_status", "decide_status", "manage_users"]),
+        ("validator", ["read", "write", "propose_status", "decide_status", "review_submissions"]),
+        (
+            "admin",
+            [
+                "read",
+                "write",
+                "propose_status",
+                "decide_status",
+                "review_submissions",
+                "manage_users",
+            ],
+        ),
     ],
 )
 def test_me_names_the_bearer_and_their_permissions(

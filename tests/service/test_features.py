@@ -144,7 +144,13 @@ def test_api_is_openapi_30(public: TestClient) -> None:
 
 def test_collections_of_a_viewer(viewer: TestClient, hazards: dict[str, Any]) -> None:
     doc = viewer.get("/collections").json()
-    assert [c["id"] for c in doc["collections"]] == ["hazards", "activities", "items", "accidents", "eore"]
+    assert [c["id"] for c in doc["collections"]] == [
+        "hazards",
+        "activities",
+        "items",
+        "accidents",
+        "eore",
+    ]
     c = viewer.get("/collections/hazards").json()
     minx, miny, maxx, maxy = c["extent"]["spatial"]["bbox"][0]
     union = shapely.union_all([h["geometry"] for h in hazards.values()]).bounds

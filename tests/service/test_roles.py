@@ -42,7 +42,7 @@ class Endpoint:
     """One endpoint of the contract, a request to it, and the least role allowed."""
 
     method: str
-    path: str  # {hazards}, {events}, ... {proposal}, {name}: filled from the registry
+    path: str  # {hazards}, {events}, ... {proposal}, {submission}, {name}: from the registry
     least: str  # public, viewer, editor, validator or admin
     json: Any = None
     if_match: str | None = None  # the kind whose record's current ETag to send
@@ -131,6 +131,13 @@ ENDPOINTS: list[Endpoint] = [
     Endpoint("GET", "/api/proposals/{proposal}", "viewer"),
     Endpoint("POST", "/api/proposals/{proposal}/approve", "validator", json={"reason": "ok"}),
     Endpoint("POST", "/api/proposals/{proposal}/reject", "validator", json={"reason": "no"}),
+    # the review queue of field submissions
+    Endpoint("POST", "/api/submissions", "editor", files=True),
+    Endpoint("GET", "/api/submissions", "viewer"),
+    Endpoint("GET", "/api/submissions/{submission}", "viewer"),
+    Endpoint("PATCH", "/api/submissions/{submission}", "editor", json={"set": {"notes": "x"}}),
+    Endpoint("POST", "/api/submissions/{submission}/approve", "validator", json={"override": "ok"}),
+    Endpoint("POST", "/api/submissions/{submission}/reject", "validator", json={"reason": "no"}),
     # users
     Endpoint("GET", "/api/me", "viewer"),
     Endpoint("GET", "/api/users", "admin"),
@@ -170,6 +177,7 @@ def prepared(
         )
         assert isinstance(proposal, Proposal)
         values["proposal"] = str(proposal.id)
+        values["submission"] = str(reg.submissions()[0]["id"])  # the demo queues some
         reg.add_user("olha", "viewer", actor="tests")
         values["name"] = "olha"
     return path, values
@@ -281,6 +289,8 @@ def _template(path: str) -> str:
             parts[2:] = ["{collection}", "{z}", "{x}", "{y}.mvt"]
     elif parts[1] == "api" and len(parts) > 3 and parts[2] == "priority":
         parts[3] = "{ref}"
+    elif parts[1] == "api" and len(parts) > 3 and parts[2] == "submissions":
+        parts[3] = "{submission_id}"
     elif parts[1] == "api" and len(parts) > 3 and parts[2] in (*KINDS, "proposals"):
         parts[3] = "{proposal_id}" if parts[2] == "proposals" else "{ref}"
     return "/".join(parts)
