@@ -141,10 +141,24 @@ def test_a_copy_holds_every_row_of_every_table(
     assert counts["landrelease_users"] == (2, 2)
     assert counts["landrelease_sessions"] == (1, 1)
     assert counts["landrelease_status_proposals"] == (1, 1)
+    assert counts["landrelease_submissions"][0] == 6  # the demo queues six for review
+    assert counts["landrelease_submission_events"][0] >= 6
     assert counts["landrelease_ranking_areas"][0] > 0
     # the progress reached the end of every table
     last = {t: (d, n) for t, d, n in copied["seen"]}
     assert all(d == n for d, n in last.values()) and set(last) == set(counts)
+
+
+def test_every_table_of_landrelease_is_copied(source: dict[str, Any]) -> None:
+    with sqlite3.connect(source["path"]) as conn:
+        ours = {
+            r[0]
+            for r in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'landrelease%'"
+            )
+        }
+    # reference layers are copied layer by layer with their list (test above)
+    assert ours - {t.name for t in tables()} == {"landrelease_reference_layers"}
 
 
 def test_a_copy_keeps_versions_history_and_geometries(

@@ -239,6 +239,43 @@ PROPOSALS = Table(
     ("id",),
     "id",
 )
+SUBMISSIONS = Table(
+    "landrelease_submissions",
+    {
+        "id": "int",
+        "instance_id": "text",
+        "form_id": "text",
+        "submitted_by": "text",
+        "submitted_at": "stamp",
+        "imported_at": "stamp",
+        "imported_by": "text",
+        "source": "text",
+        "payload": "text",
+        "flags": "text",
+        "state": "text",
+        "override_reason": "text",
+        "decided_by": "text",
+        "decided_at": "stamp",
+        "decision_reason": "text",
+        "refs": "text",
+    },
+    ("id",),
+    "id",
+)
+SUBMISSION_EVENTS = Table(
+    "landrelease_submission_events",
+    {
+        "id": "int",
+        "submission_id": "int",
+        "at": "stamp",
+        "actor": "text",
+        "action": "text",
+        "reason": "text",
+        "detail": "text",
+    },
+    ("id",),
+    "id",
+)
 RANKINGS = Table(
     "landrelease_rankings",
     {
@@ -263,7 +300,8 @@ def tables() -> list[Table]:
     """Return every table a copy moves, in the order it is loaded (what a row names first).
 
     Import batches come before the records that name them, hazard areas before the records
-    that name an area, users before their sessions, a ranking before its areas.
+    that name an area, users before their sessions, a submission before its review history,
+    a ranking before its areas.
     """
     return [
         SETTINGS,
@@ -274,6 +312,8 @@ def tables() -> list[Table]:
         USERS,
         SESSIONS,
         PROPOSALS,
+        SUBMISSIONS,
+        SUBMISSION_EVENTS,
         RANKINGS,
         RANKING_AREAS,
     ]
