@@ -10,30 +10,14 @@ import shapely
 from hypothesis import given
 from hypothesis import strategies as st
 
+from field.answers import SQUARE, submission
 from landrelease.field.flags import Flag, flags
 from landrelease.field.mapping import plan
 from landrelease.field.submission import Submission
 
 TODAY = dt.date(2026, 11, 12)
 UKRAINE = shapely.box(22.13, 44.38, 40.23, 52.38)
-SQUARE = (
-    "49.84 24.02 300 4;49.84 24.021 300 4;49.841 24.021 300 4;49.841 24.02 300 4;49.84 24.02 300 4"
-)
 AREA = shapely.box(24.02, 49.84, 24.021, 49.841)  # the same square, lon/lat
-
-
-def submission(
-    form_id: str, values: dict[str, str], repeats: dict[str, list[dict[str, str]]] | None = None
-) -> Submission:
-    return Submission(
-        form_id=form_id,
-        instance_id="uuid:0b5d7c4e-2222-4a3e-9c2d-5f0e8a1b2c3d",
-        submitted_by="collector01",
-        submitted_at="2026-11-12T09:31:05Z",
-        values={"organisation": "Demining NGO", "landrelease_form": form_id, **values},
-        repeats=repeats or {},
-        source=f"export.zip:{form_id}.csv row 2",
-    )
 
 
 def nts(**values: str) -> Submission:

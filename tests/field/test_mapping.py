@@ -10,30 +10,11 @@ import shapely
 from hypothesis import given
 from hypothesis import strategies as st
 
+from field.answers import SQUARE, SQUARE_LONLAT, submission
 from landrelease.domain.errors import ValidationError
 from landrelease.domain.records import KINDS
 from landrelease.field.mapping import Planned, area_m2, plan, read_geopoint, read_geoshape
 from landrelease.field.submission import Submission
-
-# A square of about 72 m by 111 m near Lviv, as ODK writes a geoshape ("lat lon alt acc").
-SQUARE = (
-    "49.84 24.02 300 4;49.84 24.021 300 4;49.841 24.021 300 4;49.841 24.02 300 4;49.84 24.02 300 4"
-)
-SQUARE_LONLAT = [(24.02, 49.84), (24.021, 49.84), (24.021, 49.841), (24.02, 49.841), (24.02, 49.84)]
-
-
-def submission(
-    form_id: str, values: dict[str, str], repeats: dict[str, list[dict[str, str]]] | None = None
-) -> Submission:
-    return Submission(
-        form_id=form_id,
-        instance_id="uuid:0b5d7c4e-1111-4a3e-9c2d-5f0e8a1b2c3d",
-        submitted_by="collector01",
-        submitted_at="2026-11-12T09:31:05Z",
-        values={"organisation": "Demining NGO", "landrelease_form": form_id, **values},
-        repeats=repeats or {},
-        source=f"export.zip:{form_id}.csv row 2",
-    )
 
 
 def fields_of(kind: str) -> set[str]:
