@@ -299,3 +299,11 @@ def test_the_review_page_is_for_signed_in_users(clients: dict[str, TestClient]) 
     assert r.status_code == 200 and "/static/review.js" in r.text
     assert clients["viewer"].get("/static/review.js").status_code == 200
     assert "/review" not in clients["viewer"].get("/openapi.json").json()["paths"]
+
+
+def test_the_map_links_a_signed_in_user_to_the_review_page(
+    clients: dict[str, TestClient],
+) -> None:
+    assert 'href="/review"' in clients["viewer"].get("/map").text
+    assert 'href="/review"' not in clients["public"].get("/map").text
+    assert 'href="/review"' not in clients["public"].get("/public").text

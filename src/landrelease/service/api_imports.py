@@ -108,7 +108,7 @@ def upload_name(filename: str | None) -> str:
     return name
 
 
-def _copy(src: IO[bytes], path: Path, limit: int) -> None:
+def copy_upload(src: IO[bytes], path: Path, limit: int) -> None:
     """Write an upload to `path`; more than `limit` bytes is a 413."""
     size = 0
     with path.open("wb") as out:
@@ -158,7 +158,7 @@ def import_file(
     name = upload_name(file.filename)
     with tempfile.TemporaryDirectory(prefix="landrelease-upload-") as folder:
         path = Path(folder) / name
-        _copy(file.file, path, upload_limit(request))
+        copy_upload(file.file, path, upload_limit(request))
         report = reg.import_file(
             path,
             kind,

@@ -23,8 +23,7 @@ from landrelease.domain.roles import Permission, User
 from landrelease.service import access
 from landrelease.service import schemas as s
 from landrelease.service.api_common import Reader, Reg, Writer, json_response
-from landrelease.service.api_imports import UploadRoute, upload_limit, upload_name
-from landrelease.service.api_imports import _copy as copy_upload
+from landrelease.service.api_imports import UploadRoute, copy_upload, upload_limit, upload_name
 from landrelease.service.features_html import render
 from landrelease.service.schemas import Text
 

@@ -118,6 +118,7 @@ const I18N = {
     "attribution": "Borders: Natural Earth. Settlements: GeoNames. Map: MapLibre.",
     "fullmap": "Map for registry users",
     "public.link": "Public warning map",
+    "review.link": "Field submissions to review",
   },
   uk: {
     "page.title": "Небезпечні території: карта",
@@ -232,6 +233,7 @@ const I18N = {
     "attribution": "Кордони: Natural Earth. Населені пункти: GeoNames. Карта: MapLibre.",
     "fullmap": "Карта для користувачів реєстру",
     "public.link": "Публічна карта попередження",
+    "review.link": "Польові дані на розгляд",
   },
 };
 
