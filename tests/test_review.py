@@ -321,3 +321,12 @@ def test_an_unchanged_field_is_no_difference(reg: Registry, refs: dict[str, str]
     (rec,) = reg.submission(sid)["records"]
     assert {c["field"] for c in rec["changes"]} == {"evidence", "notes"}
     assert rec["geometry_change"]["same"] and rec["geometry_change"]["moved_m"] == 0
+
+
+def test_a_point_shows_with_its_area(reg: Registry, refs: dict[str, str]) -> None:
+    (sid,) = reg.queue_submissions(
+        [eod("uuid:p1", refs["kharkiv"], kharkiv_point())], actor="ana", source="test"
+    ).queued
+    records = {r["kind"]: r for r in reg.submission(sid)["records"]}
+    area = shapely.geometry.shape(records["items"]["area_geometry"])
+    assert area.equals(shapely.MultiPolygon([polygon(1, KHARKIV)]))

@@ -209,6 +209,14 @@ def _described(reg: Registry, uow: UnitOfWork, p: Planned) -> dict[str, Any]:
         "values": {k: _plain(v) for k, v in p.values.items()},
         "geometry": None if p.geometry is None else orjson.loads(shapely.to_geojson(p.geometry)),
     }
+    area_ref = p.values.get("area_ref")
+    if area_ref and p.kind != "hazards":  # where its area lies, to see the two together
+        try:
+            area = uow.records(HAZARDS).get(area_ref).get("geometry")
+        except NotFound:
+            area = None
+        if area is not None:
+            out["area_geometry"] = orjson.loads(shapely.to_geojson(area))
     if p.ref is None:
         return out
     try:

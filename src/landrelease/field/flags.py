@@ -215,8 +215,25 @@ class _Checker:
                 f"the shape has {distinct} distinct point(s); a polygon needs at least 3",
             )
         elif not polygon.is_valid:
-            reason = shapely.is_valid_reason(polygon)
-            self.flag("self_crossing", field, f"the shape is not a valid polygon: {reason}")
+            self.flag("self_crossing", field, _crossing(shapely.is_valid_reason(polygon)))
+
+
+_AT = re.compile(r"^(?P<what>[^\[]+)\[(?P<x>[-\d.eE+]+) (?P<y>[-\d.eE+]+)")
+
+
+def _crossing(reason: str) -> str:
+    """Return what a field team understands of GEOS's reason a polygon is invalid, the place
+    in latitude, longitude as their GPS shows it."""
+    m = _AT.match(reason)
+    if m is None:
+        return f"the shape is not a valid polygon ({reason})"
+    at = f"{float(m['y']):.6f} {float(m['x']):.6f}"
+    if "self-intersection" in m["what"].lower():
+        return (
+            f"the boundary crosses itself near {at} (lat lon): were its corners recorded "
+            "out of order?"
+        )
+    return f"the shape is not a valid polygon: {m['what'].strip().lower()} near {at} (lat lon)"
 
 
 def _area_shape(check: _Checker) -> None:

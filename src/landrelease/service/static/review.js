@@ -265,7 +265,7 @@ function mapStyle() {
         paint: { "line-color": CURRENT_COLOUR, "line-width": 2.5, "line-dasharray": [3, 2] } },
       { id: "submitted-fill", type: "fill", source: "submitted", filter: ["==", ["geometry-type"], "Polygon"],
         paint: { "fill-color": SUBMITTED_COLOUR, "fill-opacity": 0.45 } },
-      { id: "submitted-line", type: "line", source: "submitted", filter: ["==", ["geometry-type"], "Polygon"],
+      { id: "submitted-line", type: "line", source: "submitted", filter: ["==", ["geometry-type"], "LineString"],
         paint: { "line-color": "#006064", "line-width": 3 } },
       { id: "submitted-points", type: "circle", source: "submitted", filter: ["==", ["geometry-type"], "Point"],
         paint: { "circle-color": SUBMITTED_COLOUR, "circle-radius": 7, "circle-stroke-color": "#006064", "circle-stroke-width": 2.5 } },
@@ -284,15 +284,30 @@ function positions(g) {
 /** Draws what a submission would write (and, for an edit, the current outline) and goes there. */
 function drawSubmission(map, doc) {
   const feature = (g, i, r) => ({ type: "Feature", geometry: g, properties: { record: i, kind: r.kind, ref: r.ref || "" } });
-  const submitted = doc.records.map((r, i) => r.geometry && feature(r.geometry, i, r)).filter(Boolean);
+  const polygons = doc.records.map((r, i) => r.geometry && feature(r.geometry, i, r)).filter(Boolean);
+  // outlines drawn as lines of their own: MapLibre fills no ring of zero area, and a boundary
+  // walked in the wrong order (a "bow tie", flagged) has one; the reviewer must still see it
+  const outlines = polygons
+    .filter((f) => f.geometry.type === "Polygon" || f.geometry.type === "MultiPolygon")
+    .map((f) => ({
+      ...f,
+      geometry: {
+        type: "MultiLineString",
+        coordinates: f.geometry.type === "Polygon" ? f.geometry.coordinates : f.geometry.coordinates.flat(),
+      },
+    }));
+  const submitted = [...polygons, ...outlines];
   const current = doc.records.map((r, i) => r.current_geometry && feature(r.current_geometry, i, r)).filter(Boolean);
   map.getSource("submitted").setData({ type: "FeatureCollection", features: submitted });
   map.getSource("current").setData({ type: "FeatureCollection", features: current });
-  const all = [...submitted, ...current].flatMap((f) => positions(f.geometry));
+  // the view holds what it would write, the current outline, and the area a point belongs to
+  // (drawn by the tiles): an item or accident far from its area shows as far
+  const areas = doc.records.flatMap((r) => positions(r.area_geometry));
+  const all = [...submitted, ...current].flatMap((f) => positions(f.geometry)).concat(areas);
   if (!all.length) return;
   const xs = all.map((p) => p[0]), ys = all.map((p) => p[1]);
   map.fitBounds([[Math.min(...xs), Math.min(...ys)], [Math.max(...xs), Math.max(...ys)]],
-    { padding: 80, maxZoom: 16, duration: 0 });
+    { padding: 80, maxZoom: 15, duration: 0 });
 }
 
 // -- the submission --------------------------------------------------------------------------
