@@ -25,14 +25,23 @@ install-dev: $(VENV)/.installed-dev
 demo: $(VENV)/.installed
 	$(BIN)/landrelease demo --db $(DB) --serve
 
-# The suite on the GeoPackage file; then again on PostGIS when LANDRELEASE_TEST_PG names a cluster
-# tests may use (a superuser's URL: each test makes and drops databases of its own there).
+# The suite on the GeoPackage file; and, when LANDRELEASE_TEST_PG names a cluster tests may use
+# (a superuser's URL: each test makes and drops databases of its own there), on PostGIS at the
+# same time: each pass keeps about one core busy, so the two take the time of the longer one.
+# The PostGIS pass's report follows the file's; the target fails if either pass does.
 test: $(VENV)/.installed-dev
-	$(BIN)/python -m pytest -q
 	@if [ -n "$$LANDRELEASE_TEST_PG" ]; then \
-	    echo "the suite again, on PostGIS (LANDRELEASE_TEST_PG)"; \
-	    $(BIN)/python -m pytest -q --backend postgis; \
+	    log=$$(mktemp); \
+	    echo "the suite on the file, and meanwhile on PostGIS (LANDRELEASE_TEST_PG)"; \
+	    $(BIN)/python -m pytest -q --backend postgis > "$$log" 2>&1 & pg=$$!; \
+	    trap 'kill $$pg 2>/dev/null; rm -f "$$log"' EXIT; \
+	    $(BIN)/python -m pytest -q; file=$$?; \
+	    wait $$pg; postgis=$$?; \
+	    echo "the suite on PostGIS:"; cat "$$log"; \
+	    echo "file pass: exit $$file; PostGIS pass: exit $$postgis"; \
+	    [ $$file -eq 0 ] && [ $$postgis -eq 0 ]; \
 	else \
+	    $(BIN)/python -m pytest -q && \
 	    echo "PostGIS pass skipped: LANDRELEASE_TEST_PG is not set (make test-postgis makes a cluster)"; \
 	fi
 
