@@ -115,9 +115,7 @@ async def items(request: Request, collection_id: CollectionId) -> Response:
     the processor, which threads would only share (and pass between them) to no gain.
     """
     reg = access.registry(request)
-    # the token's user and the page in one snapshot: one BEGIN and COMMIT on a database
-    with reg.store.shared_read():
-        return _items(request, collection_id, reg, await access.current_user(request, reg))
+    return _items(request, collection_id, reg, await access.current_user(request, reg))
 
 
 def _items(request: Request, collection_id: str, reg: Registry, user: User | None) -> Response:

@@ -429,11 +429,6 @@ class Store(Protocol):
         """
         ...
 
-    def shared_read(self) -> AbstractContextManager[None]:
-        """Let the read units of work of the block (in this task or thread) share one
-        snapshot, where a read costs a round trip to a server; for a block that only reads."""
-        ...
-
     def select(
         self,
         kind: RecordKind,

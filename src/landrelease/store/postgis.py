@@ -19,7 +19,6 @@ predicates (a stale write is a conflict), the unique indexes and the triggers, a
 
 from __future__ import annotations
 
-import contextvars
 import os
 import threading
 import urllib.parse
@@ -68,32 +67,6 @@ def public_url(url: str) -> str:
 def conninfo(url: str) -> str:
     """Return the libpq URL of `url` (SQLAlchemy's driver suffix taken away)."""
     return "postgresql://" + url.split("://", 1)[1]
-
-
-class _Shared:
-    """The one read unit of work of a `PostgisStore.shared_read` block, once begun."""
-
-    def __init__(self) -> None:
-        self.conn: psycopg.Connection[Any] | None = None
-        self.uow: PgUnitOfWork | None = None
-
-    def end(self, store: PostgisStore) -> None:
-        """End the snapshot, if begun, and give its connection back to the pool."""
-        conn, uow, self.conn, self.uow = self.conn, self.uow, None, None
-        if conn is None:
-            return
-        try:
-            if uow is not None:
-                with store._translated():
-                    uow.finish(commit=True)
-        finally:
-            store._give_back(store._pool_here(), conn)
-
-
-# The shared read of the `shared_read` block the current task or thread is in, if any.
-_SHARED: contextvars.ContextVar[_Shared | None] = contextvars.ContextVar(
-    "landrelease_shared_read", default=None
-)
 
 
 class PostgisStore:
@@ -294,11 +267,6 @@ class PostgisStore:
                 else f"{self.url}: the registry is read-only (a standby server, or a user "
                 "without write access); ask for write access"
             )
-        shared = None if write else _SHARED.get()
-        if shared is not None:
-            with self._shared_read(shared) as uow:
-                yield uow
-            return
         pool = self._pool_here()
         with self._translated():
             conn = pool.getconn()
@@ -327,53 +295,6 @@ class PostgisStore:
                 uow.finish(commit=True)
             finally:
                 self._give_back(pool, conn)
-
-    @contextmanager
-    def shared_read(self) -> Iterator[None]:
-        """Let the read units of work of the block (in this task or thread) be one: a
-        snapshot begun with its first statement and ended with the block, on one connection.
-
-        What a request that only reads asks in several reads (the token's user, then a
-        page) then costs one BEGIN and one COMMIT, not one of each per read. For a block
-        that writes nothing: a read after a write in it would not see the write. A nested
-        block is part of the outer one.
-        """
-        if _SHARED.get() is not None:
-            yield
-            return
-        shared = _Shared()
-        token = _SHARED.set(shared)
-        try:
-            yield
-        finally:
-            _SHARED.reset(token)
-            shared.end(self)
-
-    @contextmanager
-    def _shared_read(self, shared: _Shared) -> Iterator[PgUnitOfWork]:
-        """Yield the shared read of a `shared_read` block, begun at its first use."""
-        if shared.uow is None:
-            pool = self._pool_here()
-            with self._translated():
-                shared.conn = pool.getconn()
-            shared.uow = PgUnitOfWork(
-                shared.conn,
-                write=False,
-                translate=self._error,
-                begin="BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
-                boxes=self.box_index,
-            )
-        with self._translated():
-            try:
-                yield shared.uow
-            except BaseException:
-                # a statement that failed ends the snapshot: the next read begins another
-                if shared.conn is not None and (
-                    shared.conn.broken
-                    or shared.conn.info.transaction_status == TransactionStatus.INERROR
-                ):
-                    shared.end(self)
-                raise
 
     @contextmanager
     def _pooled(self) -> Iterator[psycopg.Connection[Any]]:

@@ -165,12 +165,6 @@ class SqliteStore:
     # -- units of work -------------------------------------------------------------------------
 
     @contextmanager
-    def shared_read(self) -> Iterator[None]:
-        """Run the block as it is: a read of the file costs no round trip to share (see
-        PostgisStore.shared_read)."""
-        yield
-
-    @contextmanager
     def unit_of_work(
         self, *, write: bool = False, bulk: bool = False, note: str | None = None
     ) -> Iterator[SqliteUnitOfWork]:
