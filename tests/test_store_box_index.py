@@ -86,6 +86,33 @@ def test_a_commit_elsewhere_is_seen_at_once(grid_reg: Registry, grid_location: s
     assert _keys(grid_reg, box, memory=True) == _keys(grid_reg, box, memory=False)
 
 
+def test_the_edges_geometries_are_read_once_per_version(
+    grid_reg: Registry, grid_location: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    area = grid_reg.hazard(grid_reg.record_columns("hazards", columns=["ref"])["ref"][0])
+    minx, miny, maxx, maxy = area.geometry.bounds
+    corner = (minx, miny, minx + (maxx - minx) * 0.05, miny + (maxy - miny) * 0.05)
+    index = grid_reg.store.box_index(HAZARDS)
+    _keys(grid_reg, (0.0, 0.0, 0.1, 0.1), memory=True)  # the index is loaded: none on its edge
+    asked: list[list[int]] = []
+    check = index._check
+
+    def recorded(fids: list[int], via: Any = None) -> Any:
+        asked.append(list(fids))
+        return check(fids, via)
+
+    monkeypatch.setattr(index, "_check", recorded)
+    assert _keys(grid_reg, corner, memory=True)["ref"] == []  # on the edge, off the outline
+    assert _keys(grid_reg, corner, memory=True)["ref"] == []
+    assert [len(fids) for fids in asked] == [1, 0]  # the counter alone the second time
+    # a new version whose outline now covers the corner: its geometry is read and tested anew
+    covering = area.geometry.union(__import__("shapely").box(*corner))
+    with Registry.open(grid_location) as other:
+        other.update_record("hazards", area.ref, {"geometry": covering}, actor="tests")
+    assert _keys(grid_reg, corner, memory=True)["ref"] == [area.ref]
+    assert _keys(grid_reg, corner, memory=True) == _keys(grid_reg, corner, memory=False)
+
+
 def test_point_kinds_and_empty_tables(grid_reg: Registry) -> None:
     with grid_reg.store.unit_of_work() as uow:
         got = uow.records(ITEMS).select(

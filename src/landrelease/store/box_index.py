@@ -9,9 +9,11 @@ exact test.
 It stays current by a change counter of the table that every commit changing it moves, asked
 before every use: the table is read again, with the counter in the same snapshot, when it
 moved. Each use therefore sees at least everything committed before it began, whoever wrote
-it (this process, the CLI, QGIS). `MemoryBoxes` is the index; each backend says how its
-counter, rows and exact test are read: SQLite's `BoxIndex` below (by `PRAGMA data_version`),
-PostGIS's in `store/postgis_boxes.py`.
+it (this process, the CLI, QGIS). The geometries of the rows on a box's edge are kept too, by
+fid and version (a version's geometry never changes), up to EDGE_SHAPES of them: a server's
+clients ask the same places again and again, and each is read from the database once.
+`MemoryBoxes` is the index; each backend says how its counter, rows and geometries are read:
+SQLite's `BoxIndex` below (by `PRAGMA data_version`), PostGIS's in `store/postgis_boxes.py`.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 from abc import ABC, abstractmethod
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -32,6 +35,10 @@ from landrelease.store.base import GEOM, BBox
 # A row of the index, as a backend reads it: fid, minx, maxx, miny, maxy, ref, version.
 BoxRow = Sequence[Any]
 Box = tuple[float, float, float, float]
+
+# How many geometries of rows on the edge of a box an index keeps (the least recently used
+# go first): some tens of megabytes at most.
+EDGE_SHAPES = 50_000
 
 
 class MemoryBoxes(ABC):
@@ -50,6 +57,7 @@ class MemoryBoxes(ABC):
         self._fids = np.empty(0, dtype=np.int64)
         self._refs = np.empty(0, dtype=object)
         self._versions = np.empty(0, dtype=np.int64)
+        self._shapes: OrderedDict[tuple[int, int], Any] = OrderedDict()  # (fid, version)
 
     def keys_in(self, bbox: BBox, via: Any = None) -> tuple[list[str], list[int]]:
         """Return the refs and versions of the rows whose geometry intersects `bbox`, in
@@ -62,8 +70,10 @@ class MemoryBoxes(ABC):
                 hit = np.flatnonzero((x0 <= maxx) & (x1 >= minx) & (y0 <= maxy) & (y1 >= miny))
                 inside = (x0[hit] >= minx) & (x1[hit] <= maxx) & (y0[hit] >= miny)
                 inside &= y1[hit] <= maxy
-                # the counter and the edge's exact test in one go; both again if it moved
-                changes, met = self._check(self._fids[hit[~inside]], box, via)
+                # the counter, and the edge's geometries not kept yet, in one go; both again
+                # if it moved
+                edge = hit[~inside]
+                changes, met = self._meets(edge, box, via)
                 if changes == self._seen:
                     break
                 self._seen, read = self._read(via)
@@ -73,15 +83,34 @@ class MemoryBoxes(ABC):
             rows = hit[keep]
             return self._refs[rows].tolist(), self._versions[rows].tolist()
 
+    def _meets(self, rows: np.ndarray, bbox: Box, via: Any) -> tuple[int, np.ndarray]:
+        """Return the change counter now and, for each of the index's `rows`, whether its
+        geometry really intersects the box (an answer that counts only if the counter has
+        not moved); the geometries are the kept ones, the others read with the counter."""
+        keys = list(zip(self._fids[rows].tolist(), self._versions[rows].tolist(), strict=True))
+        shapes = [self._shapes.get(k) for k in keys]
+        missing = [i for i, g in enumerate(shapes) if g is None]
+        changes, read = self._check([keys[i][0] for i in missing], via)
+        for i, g in zip(missing, read, strict=True):
+            shapes[i] = g
+            if changes == self._seen and g is not None:  # of the versions the index holds
+                self._shapes[keys[i]] = g
+        for k in keys:
+            if k in self._shapes:
+                self._shapes.move_to_end(k)
+        while len(self._shapes) > EDGE_SHAPES:
+            self._shapes.popitem(last=False)
+        met = shapely.intersects(shapely.box(*bbox), np.asarray(shapes, dtype=object))
+        return changes, np.asarray(met, dtype=bool)
+
     @abstractmethod
     def close(self) -> None:
         """Let go of what the index holds in the database (a connection)."""
 
     @abstractmethod
-    def _check(self, fids: np.ndarray, bbox: Box, via: Any) -> tuple[int, np.ndarray]:
-        """Return the table's change counter now and, for each fid, whether its geometry
-        really intersects the box (an answer that counts only if the counter has not moved:
-        of the same snapshot, or read after it)."""
+    def _check(self, fids: list[int], via: Any) -> tuple[int, list[Any]]:
+        """Return the table's change counter now and the geometries (shapely) of `fids`, in
+        their order (None for one not found): of the same snapshot, or read after it."""
 
     @abstractmethod
     def _read(self, via: Any) -> tuple[int, list[BoxRow]]:
@@ -130,9 +159,9 @@ class BoxIndex(MemoryBoxes):
     def _changes(self) -> int:
         return int(self._connection().execute("PRAGMA data_version").fetchone()[0])
 
-    def _check(self, fids: np.ndarray, bbox: Box, via: Any = None) -> tuple[int, np.ndarray]:
+    def _check(self, fids: list[int], via: Any = None) -> tuple[int, list[Any]]:
         changes = self._changes()  # first: a commit landing after it is seen next time
-        return changes, self._meets(fids, bbox) if len(fids) else np.ones(0, dtype=bool)
+        return changes, self._shapes_of(fids) if fids else []
 
     def _read(self, via: Any = None) -> tuple[int, list[BoxRow]]:
         table = self._kind.table
@@ -148,16 +177,15 @@ class BoxIndex(MemoryBoxes):
         )
         return seen, rows
 
-    def _meets(self, fids: np.ndarray, bbox: Box) -> np.ndarray:
-        """Return, for each fid, whether its geometry really intersects the box."""
+    def _shapes_of(self, fids: list[int]) -> list[Any]:
+        """Return the geometries of `fids`, in their order."""
         blobs = dict(
             self._connection()
             .execute(
                 f"SELECT fid, {GEOM} FROM {self._kind.table} "
                 "WHERE fid IN (SELECT value FROM json_each(?))",
-                (f"[{','.join(map(str, fids.tolist()))}]",),
+                (f"[{','.join(map(str, fids))}]",),
             )
             .fetchall()
         )
-        shapes = gpkg.decode([blobs.get(int(f)) for f in fids])
-        return np.asarray(shapely.intersects(shapely.box(*bbox), shapes), dtype=bool)
+        return list(gpkg.decode([blobs.get(f) for f in fids]))

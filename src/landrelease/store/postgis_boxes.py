@@ -2,8 +2,8 @@
 
 Its counter is the table's row of `landrelease_changes`, which a statement-level trigger moves
 in every transaction that writes the table, whoever writes it (`store/postgis_schema.py`); the
-rows are read with the counter in one statement, so in one snapshot. The exact test of the
-rows on a box's edge is PostGIS's `ST_Intersects`, as the SQL read of a box does.
+rows are read with the counter in one statement, so in one snapshot, and so are the
+geometries of the rows on a box's edge that the index does not keep yet.
 """
 
 from __future__ import annotations
@@ -14,11 +14,12 @@ from typing import Any
 
 import numpy as np
 import psycopg
+import shapely
 
 from landrelease.domain.records import RecordKind
 from landrelease.store.base import GEOM
-from landrelease.store.box_index import Box, BoxRow, MemoryBoxes
-from landrelease.store.postgis_schema import CHANGES, SRID
+from landrelease.store.box_index import BoxRow, MemoryBoxes
+from landrelease.store.postgis_schema import CHANGES
 
 # A pooled connection in autocommit for the block, the database's errors turned into ours.
 Connection = Callable[[], AbstractContextManager[psycopg.Connection[Any]]]
@@ -49,19 +50,27 @@ class PgBoxIndex(MemoryBoxes):
             with self._connection() as conn:
                 yield conn.execute
 
-    def _check(self, fids: np.ndarray, bbox: Box, via: Execute | None) -> tuple[int, np.ndarray]:
-        # One statement, one snapshot, one round trip. OFFSET 0 keeps the planner from
-        # the GiST index (hundreds of rows for the box) for these few rows found by fid.
+    def _check(self, fids: list[int], via: Execute | None) -> tuple[int, list[Any]]:
+        # One statement, one snapshot, one round trip: the counter, and the geometries of
+        # the few rows asked for, if any.
         with self._asking(via) as execute:
-            row = execute(
-                f"SELECT (SELECT changes FROM {CHANGES} WHERE table_name = %s), "
-                f"ARRAY(SELECT fid FROM (SELECT fid, {GEOM} FROM {self._kind.table} "
-                "WHERE fid = ANY(%s::bigint[]) OFFSET 0) edge "
-                f"WHERE ST_Intersects({GEOM}, ST_MakeEnvelope(%s, %s, %s, %s, {SRID})))",
-                (self._kind.table, fids.tolist(), *bbox),
-            ).fetchone()
-        assert row is not None and row[0] is not None, f"{CHANGES}: no {self._kind.table}"
-        return int(row[0]), np.isin(fids, np.asarray(row[1], dtype=np.int64))
+            if not fids:
+                row = execute(
+                    f"SELECT changes FROM {CHANGES} WHERE table_name = %s", (self._kind.table,)
+                ).fetchone()
+                assert row is not None, f"{CHANGES}: no {self._kind.table}"
+                return int(row[0]), []
+            rows = execute(
+                f"SELECT c.changes, t.fid, ST_AsBinary(t.{GEOM}) FROM {CHANGES} c "
+                f"LEFT JOIN {self._kind.table} t ON t.fid = ANY(%s::bigint[]) "
+                "WHERE c.table_name = %s",
+                (fids, self._kind.table),
+                binary=True,
+            ).fetchall()
+        assert rows, f"{CHANGES}: no {self._kind.table}"
+        found = {r[1]: r[2] for r in rows if r[1] is not None}
+        wkb = np.asarray([found.get(f) for f in fids], dtype=object)
+        return int(rows[0][0]), list(shapely.from_wkb(wkb))
 
     def _read(self, via: Execute | None) -> tuple[int, list[BoxRow]]:
         # one statement: the counter and the rows of one snapshot (a row of NULLs if none)
