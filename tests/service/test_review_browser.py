@@ -20,6 +20,7 @@ if not Path(CHROMIUM).exists():
 sync_api = pytest.importorskip("playwright.sync_api")
 
 SCREENSHOT = Path("/tmp/review-page.png")
+SAMPLES = Path(__file__).parent.parent / "data" / "field"
 WAIT_IDLE = """() => new Promise((done) => {
   map.once('idle', () => done(true));
   map.triggerRepaint();
@@ -127,3 +128,27 @@ def test_a_validator_reviews_an_edit_on_the_map_and_approves_it(
     page.click("#approve")
     assert page.locator("#decision-message.error").is_visible()
     assert page.errors == []
+
+
+def test_an_editor_queues_an_export_from_the_page(served: dict[str, Any], page: Any) -> None:
+    sign_in_to_review(page, served["url"], "editor", served["tokens"]["editor"])
+    before = page.locator("#queue-body tr").count()
+    assert page.locator("#upload").is_visible()
+    page.set_input_files("#upload-file", str(SAMPLES / "risk_education.csv.zip"))
+    page.click("#upload button[type=submit]")
+    page.wait_for_selector("#upload-message.done")
+    assert page.locator("#upload-message").inner_text().startswith("3 queued")
+    page.wait_for_function(f"document.querySelectorAll('#queue-body tr').length === {before + 3}")
+    # the same export again: nothing new
+    page.set_input_files("#upload-file", str(SAMPLES / "risk_education.csv.zip"))
+    page.click("#upload button[type=submit]")
+    page.wait_for_function(
+        "document.getElementById('upload-message').innerText.startsWith('0 queued')"
+    )
+    assert page.locator("#queue-body tr").count() == before + 3
+    assert page.errors == []
+
+
+def test_a_viewer_sees_no_upload_form(served: dict[str, Any], page: Any) -> None:
+    sign_in_to_review(page, served["url"], "viewer", served["tokens"]["viewer"])
+    assert not page.locator("#upload").is_visible()

@@ -20,6 +20,10 @@ Object.assign(I18N.en, {
   "review.col.date": "Date",
   "review.col.flags": "Flags",
   "review.queue.empty": "No submission in this state.",
+  "review.upload": "Add an export",
+  "review.upload.hint": "ODK Central (CSV ZIP, OData JSON) or KoboToolbox (CSV, JSON): each submission is queued once, for review.",
+  "review.upload.button": "Queue for review",
+  "review.upload.done": "{queued} queued ({flagged} flagged), {duplicates} queued before",
   "review.none": "Choose a submission in the queue to review it.",
   "review.unnamed": "not named",
   "review.loading": "Loading…",
@@ -100,6 +104,10 @@ Object.assign(I18N.uk, {
   "review.col.date": "Дата",
   "review.col.flags": "Зауваження",
   "review.queue.empty": "Немає даних у цьому стані.",
+  "review.upload": "Додати експорт",
+  "review.upload.hint": "ODK Central (CSV ZIP, OData JSON) або KoboToolbox (CSV, JSON): кожне подання стає в чергу один раз, на розгляд.",
+  "review.upload.button": "Поставити в чергу",
+  "review.upload.done": "У черзі: {queued} (з позначками: {flagged}); були в черзі раніше: {duplicates}",
   "review.none": "Оберіть запис у черзі, щоб перевірити його.",
   "review.unnamed": "не вказано",
   "review.loading": "Завантаження…",
@@ -215,6 +223,37 @@ async function getJSON(url) {
 
 /** Returns whether the signed-in user may approve and reject. */
 const mayDecide = () => !!state.user && (state.user.permissions || []).includes("review_submissions");
+
+/** Returns whether the signed-in user may queue an export (an editor and up). */
+const mayQueue = () => !!state.user && (state.user.permissions || []).includes("write");
+
+/** Sends the chosen export to the queue; says what was queued, or why not. */
+async function upload(ev) {
+  ev.preventDefault();
+  const file = $("upload-file").files[0];
+  if (!file) return;
+  const body = new FormData();
+  body.append("file", file);
+  const r = await fetch("/api/submissions", {
+    method: "POST",
+    credentials: "same-origin",
+    headers: { "X-CSRF-Token": (state.user && state.user.csrf_token) || "" },
+    body,
+  });
+  const doc = await r.json().catch(() => ({}));
+  const message = $("upload-message");
+  message.hidden = false;
+  message.className = r.ok ? "done" : "error";
+  message.replaceChildren(...(r.ok
+    ? tNodes("review.upload.done", {
+      queued: doc.queued.length, flagged: doc.flagged.length, duplicates: doc.duplicates.length,
+    })
+    : [t("review.refused"), ": ", raw(doc.field ? `${doc.field}: ${doc.detail}` : doc.detail || r.status)]));
+  if (r.ok) {
+    $("upload").reset();
+    await loadQueue();
+  }
+}
 
 // -- the queue -------------------------------------------------------------------------------
 
@@ -517,6 +556,8 @@ async function start() {
   map.addControl(new maplibregl.NavigationControl({ showCompass: false }), "top-right");
   map.addControl(new maplibregl.ScaleControl(), "bottom-left");
   $("state").addEventListener("change", loadQueue);
+  $("upload").hidden = !mayQueue();
+  $("upload").addEventListener("submit", upload);
   $("lang").addEventListener("click", () => switchLang(() => {
     renderQueue();
     if (state.doc && state.selected === state.doc.id) renderSubmission();
