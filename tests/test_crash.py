@@ -36,7 +36,8 @@ import backends
 from fixtures import hazard, polygon, snapshot, table_counts, write_geojson
 from landrelease.domain.records import KINDS
 from landrelease.registry import Registry
-from test_concurrency import EDITOR, EXE, clean_env, kill_group, serving, synthetic_registry
+from processes import EDITOR, EXE, clean_env, kill_group, serving
+from test_concurrency import synthetic_registry
 
 AREAS = 20_000  # in the file `landrelease import` is killed importing
 UPLOADED = 10_000  # in each file uploaded to a server that is killed
@@ -281,7 +282,6 @@ def run_import(path: Path, url: str) -> subprocess.CompletedProcess[str]:
 # -- the tests -------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("backend", backends.backends())
 def test_an_import_killed_early_half_way_or_late_in_its_write_leaves_the_registry_as_it_was(
     backend: str,
     tmp_path: Path,
@@ -347,7 +347,6 @@ def in_background(work: Any) -> Iterator[dict[str, Any]]:
         assert not thread.is_alive(), "a request to a killed server never ended"
 
 
-@pytest.mark.parametrize("backend", backends.backends())
 def test_a_server_killed_during_an_import_lands_all_of_it_or_nothing(
     backend: str,
     tmp_path: Path,
@@ -433,7 +432,6 @@ def patch_areas(
             answered.append({**attempt, "status": r.status_code})
 
 
-@pytest.mark.parametrize("backend", backends.backends())
 def test_a_server_killed_during_patches_keeps_only_whole_changes(
     backend: str, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
