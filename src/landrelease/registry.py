@@ -1102,9 +1102,7 @@ class Registry:
         """Correct values of a pending field submission and check it again."""
         from landrelease import reviewing
 
-        return reviewing.edit_submission(
-            self, submission_id, changes, actor=actor, reason=reason
-        )
+        return reviewing.edit_submission(self, submission_id, changes, actor=actor, reason=reason)
 
     # -- reference layers (prioritisation) -------------------------------------------------
     # The use cases live in `landrelease.layering`; each method here is its door.
