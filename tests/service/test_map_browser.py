@@ -120,7 +120,9 @@ def open_map(page: Any, url: str) -> None:
             # window.map is the map's <div> (named access) until the script replaces it
             "window.map && typeof map.loaded === 'function' && map.loaded()"
             " && document.querySelectorAll('#list li').length > 0",
-            timeout=60_000,
+            # the first page of a run also waits for the server's first tiles; the suite's
+            # two passes share the machine's cores
+            timeout=120_000,
         )
     except sync_api.TimeoutError:
         raise AssertionError(f"the map did not draw: {page.errors}") from None
