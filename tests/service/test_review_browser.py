@@ -152,3 +152,24 @@ def test_an_editor_queues_an_export_from_the_page(served: dict[str, Any], page: 
 def test_a_viewer_sees_no_upload_form(served: dict[str, Any], page: Any) -> None:
     sign_in_to_review(page, served["url"], "viewer", served["tokens"]["viewer"])
     assert not page.locator("#upload").is_visible()
+
+
+def test_an_editor_corrects_a_flagged_answer_on_the_page(served: dict[str, Any], page: Any) -> None:
+    [flagged] = queue(served["path"], new_area("uuid:synthetic-fix-1", area_ref="UA-1999-99999"))
+    sign_in_to_review(page, served["url"], "editor", served["tokens"]["editor"])
+    page.click(f"#queue-body tr[data-id='{flagged}']")
+    page.wait_for_selector(f"#submission-title[data-id='{flagged}']")
+    fix = page.locator("#flags li[data-field='area_ref'] form.fix")
+    assert fix.locator(".fix-value").input_value() == "UA-1999-99999"
+    fix.locator(".fix-value").fill("")  # not an edit of a stored area: a new one
+    fix.locator("button").click()
+    page.wait_for_selector("#flags .ok")
+    assert page.locator(f"#queue-body tr[data-id='{flagged}'] .flagged").count() == 0
+    token = served["tokens"]["viewer"]
+    doc = httpx.get(
+        f"{served['url']}/api/submissions/{flagged}",
+        headers={"Authorization": f"Bearer {token}"},
+    ).json()
+    assert doc["flags"] == [] and "area_ref" not in doc["values"]
+    assert doc["history"][-1]["action"] == "edited"
+    assert page.errors == []

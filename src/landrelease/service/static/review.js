@@ -21,6 +21,8 @@ Object.assign(I18N.en, {
   "review.col.flags": "Flags",
   "review.queue.empty": "No submission in this state.",
   "review.upload": "Add an export",
+  "review.fix": "Correct",
+  "review.fix.reason": "corrected on the review page",
   "review.upload.hint": "ODK Central (CSV ZIP, OData JSON) or KoboToolbox (CSV, JSON): each submission is queued once, for review.",
   "review.upload.button": "Queue for review",
   "review.upload.done": "{queued} queued ({flagged} flagged), {duplicates} queued before",
@@ -105,6 +107,8 @@ Object.assign(I18N.uk, {
   "review.col.flags": "Зауваження",
   "review.queue.empty": "Немає даних у цьому стані.",
   "review.upload": "Додати експорт",
+  "review.fix": "Виправити",
+  "review.fix.reason": "виправлено на сторінці розгляду",
   "review.upload.hint": "ODK Central (CSV ZIP, OData JSON) або KoboToolbox (CSV, JSON): кожне подання стає в чергу один раз, на розгляд.",
   "review.upload.button": "Поставити в чергу",
   "review.upload.done": "У черзі: {queued} (з позначками: {flagged}); були в черзі раніше: {duplicates}",
@@ -409,9 +413,48 @@ function renderFlags(d) {
     box.append(el("p", { class: "ok" }, t("review.flags.none")));
     return box;
   }
+  const fixable = d.state === "pending" && mayQueue();
   box.append(el("ul", { class: "flags" }, d.flags.map((f) => el("li", { "data-code": f.code, "data-field": f.field },
-    el("b", { translate: "no" }, f.field), " ", raw(f.message)))));
+    el("b", { translate: "no" }, f.field), " ", raw(f.message),
+    fixable && CORRECTABLE.has(f.code) ? correction(d, f.field) : null))));
   return box;
+}
+
+// The flags an answer typed on the page can fix (not a missing repeat row, nor a shape)
+const CORRECTABLE = new Set(["unknown_choice", "unknown_ref", "future_date", "missing_value", "unreadable_value"]);
+
+/** Returns the answer a flag names: a question's, or a repeat row's ("item[2]/item_state"). */
+function answerOf(d, field) {
+  const m = /^(\w+)\[(\d+)\]\/(\w+)$/.exec(field);
+  if (!m) return (d.values || {})[field] || "";
+  const row = ((d.repeats || {})[m[1]] || [])[Number(m[2]) - 1] || {};
+  return row[m[3]] || "";
+}
+
+/** Returns a small form that corrects the answer `field` names (PATCH), for an editor. */
+function correction(d, field) {
+  const input = el("input", { type: "text", value: answerOf(d, field), "aria-label": field, class: "fix-value" });
+  const form = el("form", { class: "fix" }, input,
+    el("button", { type: "submit" }, t("review.fix")));
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const r = await fetch(`/api/submissions/${d.id}`, {
+      method: "PATCH",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRF-Token": (state.user && state.user.csrf_token) || "" },
+      body: JSON.stringify({ set: { [field]: input.value.trim() }, reason: t("review.fix.reason") }),
+    });
+    const doc = await r.json().catch(() => ({}));
+    if (!r.ok) {
+      form.append(el("span", { class: "error" }, " ", t("review.refused"), ": ", raw(doc.detail || r.status)));
+      return;
+    }
+    state.doc = doc;
+    renderSubmission();
+    drawSubmission(window.map, doc);
+    await loadQueue();
+  });
+  return form;
 }
 
 /** Returns one record an approval writes: for an edit, what changes; else its values. */
