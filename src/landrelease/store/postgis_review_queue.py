@@ -3,18 +3,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from landrelease.store.messages import (
     SUBMISSION_DECIDED,
     SUBMISSION_EVENTS_KEPT,
     SUBMISSIONS_KEPT,
-    submission_decided,
-    submission_not_found,
+    WRITE_IN_READ_UNIT,
 )
-from landrelease.store.postgis_tables import _guard, _Repository, _returned, _rows
-from landrelease.store.review_queue import checked_changes
-from landrelease.store.side_tables import SUBMISSION_COLUMNS, SUBMISSION_EVENT_COLUMNS
+from landrelease.store.postgis_tables import PgTransaction, guard_trigger
+from landrelease.store.review_queue import QueueRepository
 
 
 def tables_ddl() -> list[str]:
@@ -51,7 +50,7 @@ def tables_ddl() -> list[str]:
         "CREATE INDEX ix_landrelease_submission_events_submission "
         "ON landrelease_submission_events (submission_id)",
         *(
-            _guard(
+            guard_trigger(
                 f"landrelease_submissions_no_{what}",
                 f"BEFORE {what.upper()}",
                 "landrelease_submissions",
@@ -59,7 +58,7 @@ def tables_ddl() -> list[str]:
             )
             for what in ("delete", "truncate")
         ),
-        _guard(
+        guard_trigger(
             "landrelease_submissions_decided",
             "BEFORE UPDATE",
             "landrelease_submissions",
@@ -67,7 +66,7 @@ def tables_ddl() -> list[str]:
             condition="OLD.state IS DISTINCT FROM 'pending'",
         ),
         *(
-            _guard(
+            guard_trigger(
                 f"landrelease_submission_events_no_{what}",
                 f"BEFORE {what.upper()}",
                 "landrelease_submission_events",
@@ -78,78 +77,22 @@ def tables_ddl() -> list[str]:
     ]
 
 
-_SELECT = f"SELECT {', '.join(SUBMISSION_COLUMNS)} FROM landrelease_submissions"
+class PgSubmissions(QueueRepository):
+    """The review queue in a PostGIS database (the SQL of `QueueRepository`, in psycopg's
+    placeholders)."""
 
+    def __init__(self, uow: PgTransaction) -> None:
+        self._uow = uow
 
-class PgSubmissions(_Repository):
-    """The review queue in `landrelease_submissions` and `landrelease_submission_events`."""
+    def _run(self, sql: str, params: Sequence[Any] = (), *, write: bool = False) -> Any:
+        if write and not self._uow.write:  # as the SQLite backend says it
+            raise RuntimeError(WRITE_IN_READ_UNIT)
+        return self._uow.execute(sql.replace("?", "%s"), tuple(params))
 
-    def add(self, row: dict[str, Any]) -> int:
-        """Queue a pending submission; return its id (see SqliteSubmissions.add)."""
-        cols = [c for c in SUBMISSION_COLUMNS if c in row and c != "id"]
-        return int(
-            _returned(
-                self._write(
-                    f"INSERT INTO landrelease_submissions ({', '.join(cols)}) "
-                    f"VALUES ({', '.join(['%s'] * len(cols))}) RETURNING id",
-                    tuple(row[c] for c in cols),
-                )
-            )
-        )
-
-    def get(self, submission_id: int) -> dict[str, Any]:
-        """Return one submission; NotFound if there is none with this id."""
-        row = self._read(_SELECT + " WHERE id = %s", (submission_id,)).fetchone()
-        if row is None:
-            raise submission_not_found(submission_id)
-        return dict(zip(SUBMISSION_COLUMNS, row, strict=True))
-
-    def by_instance(self, instance_id: str) -> dict[str, Any] | None:
-        """Return the submission with this instance id, or None."""
-        row = self._read(_SELECT + " WHERE instance_id = %s", (instance_id,)).fetchone()
-        return None if row is None else dict(zip(SUBMISSION_COLUMNS, row, strict=True))
-
-    def select(self, state: str | None = None) -> list[dict[str, Any]]:
-        """Return the submissions in `state` (None: all), the oldest first."""
-        sql, params = (_SELECT, ()) if state is None else (_SELECT + " WHERE state = %s", (state,))
-        return _rows(SUBMISSION_COLUMNS, self._read(sql + " ORDER BY id", params).fetchall())
-
-    def update(self, submission_id: int, values: dict[str, Any]) -> None:
-        """Change a pending submission; ConflictError if it was reviewed already."""
-        cols = checked_changes(values)
-        res = self._write(
-            f"UPDATE landrelease_submissions SET {', '.join(f'{c} = %s' for c in cols)} "
-            "WHERE id = %s AND state = 'pending'",
-            (*(values[c] for c in cols), submission_id),
-        )
-        if res.rowcount == 0:
-            raise submission_decided(submission_id, self.get(submission_id))  # or NotFound
-
-    def add_event(
-        self,
-        submission_id: int,
-        *,
-        at: str,
-        actor: str,
-        action: str,
-        reason: str | None = None,
-        detail: str | None = None,
-    ) -> None:
-        """Append one entry to a submission's review history."""
-        self._write(
-            "INSERT INTO landrelease_submission_events (submission_id, at, actor, action, "
-            "reason, detail) VALUES (%s, %s, %s, %s, %s, %s)",
-            (submission_id, at, actor, action, reason, detail),
-        )
-
-    def events(self, submission_id: int) -> list[dict[str, Any]]:
-        """Return a submission's review history, the oldest first."""
-        rows = self._read(
-            f"SELECT {', '.join(SUBMISSION_EVENT_COLUMNS)} FROM landrelease_submission_events "
-            "WHERE submission_id = %s ORDER BY id",
-            (submission_id,),
-        ).fetchall()
-        return _rows(SUBMISSION_EVENT_COLUMNS, rows)
+    def _insert(self, sql: str, params: Sequence[Any]) -> int:
+        row = self._run(sql + " RETURNING id", params, write=True).fetchone()
+        assert row is not None
+        return int(row[0])
 
 
 __all__ = ["PgSubmissions", "tables_ddl"]

@@ -75,7 +75,7 @@ def _text_literal(text: str) -> str:
     return f"E'{escaped}'"
 
 
-def _guard(name: str, when: str, table: str, message: str, *, condition: str = "") -> str:
+def guard_trigger(name: str, when: str, table: str, message: str, *, condition: str = "") -> str:
     """Return a trigger refusing `when` (e.g. BEFORE DELETE) on `table` with `message`;
     TRUNCATE guards are per statement, the others per row."""
     each = "STATEMENT" if "TRUNCATE" in when else "ROW"
@@ -147,21 +147,25 @@ _STEPS: dict[str, tuple[str, ...]] = {
         "ON landrelease_status_proposals (state)",
         "CREATE INDEX ix_landrelease_status_proposals_ref ON landrelease_status_proposals (ref)",
         _GUARD_FUNCTION,
-        _guard("landrelease_users_no_delete", "BEFORE DELETE", "landrelease_users", USERS_KEPT),
-        _guard("landrelease_users_no_truncate", "BEFORE TRUNCATE", "landrelease_users", USERS_KEPT),
-        _guard(
+        guard_trigger(
+            "landrelease_users_no_delete", "BEFORE DELETE", "landrelease_users", USERS_KEPT
+        ),
+        guard_trigger(
+            "landrelease_users_no_truncate", "BEFORE TRUNCATE", "landrelease_users", USERS_KEPT
+        ),
+        guard_trigger(
             "landrelease_status_proposals_no_delete",
             "BEFORE DELETE",
             "landrelease_status_proposals",
             PROPOSALS_KEPT,
         ),
-        _guard(
+        guard_trigger(
             "landrelease_status_proposals_no_truncate",
             "BEFORE TRUNCATE",
             "landrelease_status_proposals",
             PROPOSALS_KEPT,
         ),
-        _guard(
+        guard_trigger(
             "landrelease_status_proposals_decided",
             "BEFORE UPDATE",
             "landrelease_status_proposals",
@@ -202,7 +206,7 @@ _STEPS: dict[str, tuple[str, ...]] = {
         "ON landrelease_ranking_areas (ranking_id, rank)",
         "CREATE INDEX ix_landrelease_rankings_created_at ON landrelease_rankings (created_at)",
         *(
-            _guard(f"{table}_no_{what}", f"BEFORE {what.upper()}", table, RANKINGS_KEPT)
+            guard_trigger(f"{table}_no_{what}", f"BEFORE {what.upper()}", table, RANKINGS_KEPT)
             for table in ("landrelease_rankings", "landrelease_ranking_areas")
             for what in ("update", "delete", "truncate")
         ),
@@ -767,5 +771,6 @@ __all__ = [
     "PgSettings",
     "PgTransaction",
     "PgUsers",
+    "guard_trigger",
     "side_tables_ddl",
 ]

@@ -17,7 +17,8 @@ submission, change a reviewed one, or rewrite the review history.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from landrelease.store.messages import (
@@ -108,47 +109,51 @@ def checked_changes(values: dict[str, Any]) -> list[str]:
     return list(values)
 
 
-class SqliteSubmissions:
-    """The review queue in `landrelease_submissions` and `landrelease_submission_events`."""
+class QueueRepository(ABC):
+    """The review queue's repository, its SQL written once for both backends (with `?`
+    placeholders); a backend's subclass runs it, and says how an insert gives its id."""
 
-    def __init__(self, uow: SqliteUnitOfWork) -> None:
-        self._uow = uow
+    @abstractmethod
+    def _run(self, sql: str, params: Sequence[Any] = (), *, write: bool = False) -> Any:
+        """Run one statement in the unit of work (`write`: refused in a read); return its
+        cursor (fetchone, fetchall, rowcount)."""
+
+    @abstractmethod
+    def _insert(self, sql: str, params: Sequence[Any]) -> int:
+        """Run one INSERT in the unit of work; return the id of the row it made."""
 
     def add(self, row: dict[str, Any]) -> int:
         """Queue a pending submission (the columns of SUBMISSION_COLUMNS but id, state and
         the review's); return its id. The caller has checked its instance id is new."""
         cols = [c for c in SUBMISSION_COLUMNS if c in row and c != "id"]
-        cur = self._uow.sql(
+        return self._insert(
             f"INSERT INTO landrelease_submissions ({', '.join(cols)}) "
             f"VALUES ({', '.join('?' * len(cols))})",
             tuple(row[c] for c in cols),
-            write=True,
         )
-        assert cur.lastrowid is not None
-        return cur.lastrowid
 
     def get(self, submission_id: int) -> dict[str, Any]:
         """Return one submission; NotFound if there is none with this id."""
-        row = self._uow.sql(_SELECT + " WHERE id = ?", (submission_id,)).fetchone()
+        row = self._run(_SELECT + " WHERE id = ?", (submission_id,)).fetchone()
         if row is None:
             raise submission_not_found(submission_id)
         return dict(zip(SUBMISSION_COLUMNS, row, strict=True))
 
     def by_instance(self, instance_id: str) -> dict[str, Any] | None:
         """Return the submission with this instance id, or None."""
-        row = self._uow.sql(_SELECT + " WHERE instance_id = ?", (instance_id,)).fetchone()
+        row = self._run(_SELECT + " WHERE instance_id = ?", (instance_id,)).fetchone()
         return None if row is None else dict(zip(SUBMISSION_COLUMNS, row, strict=True))
 
     def select(self, state: str | None = None) -> list[dict[str, Any]]:
         """Return the submissions in `state` (None: all), the oldest first."""
         sql, params = (_SELECT, ()) if state is None else (_SELECT + " WHERE state = ?", (state,))
-        rows = self._uow.sql(sql + " ORDER BY id", params).fetchall()
+        rows = self._run(sql + " ORDER BY id", params).fetchall()
         return [dict(zip(SUBMISSION_COLUMNS, r, strict=True)) for r in rows]
 
     def update(self, submission_id: int, values: dict[str, Any]) -> None:
         """Change a pending submission; ConflictError if it was reviewed already."""
         cols = checked_changes(values)
-        res = self._uow.sql(
+        res = self._run(
             f"UPDATE landrelease_submissions SET {', '.join(f'{c} = ?' for c in cols)} "
             "WHERE id = ? AND state = 'pending'",
             (*(values[c] for c in cols), submission_id),
@@ -168,17 +173,31 @@ class SqliteSubmissions:
         detail: str | None = None,
     ) -> None:
         """Append one entry to a submission's review history."""
-        self._uow.sql(
+        self._insert(
             "INSERT INTO landrelease_submission_events (submission_id, at, actor, action, "
             "reason, detail) VALUES (?, ?, ?, ?, ?, ?)",
             (submission_id, at, actor, action, reason, detail),
-            write=True,
         )
 
     def events(self, submission_id: int) -> list[dict[str, Any]]:
         """Return a submission's review history, the oldest first."""
-        rows = self._uow.sql(_SELECT_EVENTS, (submission_id,)).fetchall()
+        rows = self._run(_SELECT_EVENTS, (submission_id,)).fetchall()
         return [dict(zip(SUBMISSION_EVENT_COLUMNS, r, strict=True)) for r in rows]
 
 
-__all__ = ["SqliteSubmissions", "checked_changes", "create_tables"]
+class SqliteSubmissions(QueueRepository):
+    """The review queue in the registry file."""
+
+    def __init__(self, uow: SqliteUnitOfWork) -> None:
+        self._uow = uow
+
+    def _run(self, sql: str, params: Sequence[Any] = (), *, write: bool = False) -> Any:
+        return self._uow.sql(sql, tuple(params), write=write)
+
+    def _insert(self, sql: str, params: Sequence[Any]) -> int:
+        rowid = self._run(sql, params, write=True).lastrowid
+        assert rowid is not None
+        return int(rowid)
+
+
+__all__ = ["QueueRepository", "SqliteSubmissions", "checked_changes", "create_tables"]
