@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import re
 import tempfile
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Annotated, Any, Literal, get_args
 
@@ -108,7 +109,7 @@ def upload_name(filename: str | None) -> str:
     return name
 
 
-def copy_upload(src: IO[bytes], path: Path, limit: int) -> None:
+def _copy_upload(src: IO[bytes], path: Path, limit: int) -> None:
     """Write an upload to `path`; more than `limit` bytes is a 413."""
     size = 0
     with path.open("wb") as out:
@@ -117,6 +118,17 @@ def copy_upload(src: IO[bytes], path: Path, limit: int) -> None:
             if size > limit:
                 raise _too_large(limit)
             out.write(chunk)
+
+
+@contextmanager
+def uploaded(request: Request, file: UploadFile) -> Iterator[Path]:
+    """Yield the path of a copy of an uploaded file, under its checked name (`upload_name`)
+    in a folder of its own, for the block; more than the upload limit is a 413."""
+    name = upload_name(file.filename)
+    with tempfile.TemporaryDirectory(prefix="landrelease-upload-") as folder:
+        path = Path(folder) / name
+        _copy_upload(file.file, path, upload_limit(request))
+        yield path
 
 
 @router.post(
@@ -155,10 +167,7 @@ def import_file(
         str | None, Form(max_length=100, description="text encoding of a CSV or .dbf, e.g. cp1251")
     ] = None,
 ) -> Response:
-    name = upload_name(file.filename)
-    with tempfile.TemporaryDirectory(prefix="landrelease-upload-") as folder:
-        path = Path(folder) / name
-        copy_upload(file.file, path, upload_limit(request))
+    with uploaded(request, file) as path:
         report = reg.import_file(
             path,
             kind,
@@ -169,6 +178,6 @@ def import_file(
             layer=layer,
             crs=crs,
             encoding=encoding,
-            source=name,
+            source=path.name,
         )
     return json_response(import_report_json(report), 201 if report.imported else 200)

@@ -11,8 +11,6 @@ once an editor has corrected it (PATCH). Every route calls one `Registry` method
 from __future__ import annotations
 
 import functools
-import tempfile
-from pathlib import Path as FilePath
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Path, Query, Request, UploadFile
@@ -23,7 +21,7 @@ from landrelease.domain.roles import Permission, User
 from landrelease.service import access
 from landrelease.service import schemas as s
 from landrelease.service.api_common import Reader, Reg, Writer, json_response
-from landrelease.service.api_imports import UploadRoute, copy_upload, upload_limit, upload_name
+from landrelease.service.api_imports import UploadRoute, uploaded
 from landrelease.service.features_html import render
 from landrelease.service.schemas import Text
 
@@ -103,14 +101,11 @@ def queue_export(
 ) -> Response:
     """Queue an export's submissions (pending, with their flags); report what was queued,
     flagged, already queued (duplicates) and replaced by an edited version."""
-    name = upload_name(file.filename)
-    with tempfile.TemporaryDirectory(prefix="landrelease-upload-") as folder:
-        path = FilePath(folder) / name
-        copy_upload(file.file, path, upload_limit(request))
+    with uploaded(request, file) as path:
         report = reg.import_submissions(
             path, actor=user.name, form_id=form, accuracy_limit_m=accuracy_limit
         )
-    body = {**report.as_dict(), "source": name}  # the upload's name, not the folder's
+    body = {**report.as_dict(), "source": path.name}  # the upload's name, not the folder's
     return json_response(body, 201 if report.queued else 200)
 
 
