@@ -120,8 +120,7 @@ def open_map(page: Any, url: str) -> None:
             # window.map is the map's <div> (named access) until the script replaces it
             "window.map && typeof map.loaded === 'function' && map.loaded()"
             " && document.querySelectorAll('#list li').length > 0",
-            # the first page of a run also waits for the server's first tiles; the suite's
-            # two passes share the machine's cores
+            # generous: the suite's two passes share the machine's cores
             timeout=120_000,
         )
     except sync_api.TimeoutError:
@@ -151,6 +150,27 @@ def test_the_map_draws_the_demo_areas(served: dict[str, Any], page: Any) -> None
     assert page.errors == []
     DOCS_MAP.parent.mkdir(exist_ok=True)
     page.screenshot(path=str(DOCS_MAP))
+
+
+@pytest.mark.parametrize("path", ["/", "/public"])
+def test_the_list_fills_when_the_settlements_come_after_the_map(
+    served: dict[str, Any], page: Any, path: str
+) -> None:
+    # A server's first /settlements.geojson is slow (made once per process); the map may load,
+    # and its tiles arrive, before it does. The page must not miss the map's events meanwhile.
+    held: list[Any] = []
+    page.route("**/settlements.geojson", lambda route: held.append(route))
+    page.goto(served["url"] + path)
+    page.wait_for_function(
+        "window.map && typeof map.loaded === 'function' && map.loaded()"
+        " && map.isSourceLoaded('hazards')",
+        timeout=120_000,
+    )
+    assert held, "the page did not ask for the settlements"
+    held[0].continue_()
+    page.wait_for_function("document.querySelectorAll('#list li').length > 100", timeout=20_000)
+    page.wait_for_function("document.querySelectorAll('.settlement').length > 0", timeout=20_000)
+    assert page.errors == []
 
 
 def test_a_click_on_an_area_opens_its_details(served: dict[str, Any], page: Any) -> None:

@@ -710,12 +710,8 @@ async function start(options) {
   window.map = map;
   map.addControl(new maplibregl.NavigationControl({ showCompass: false }), "top-right");
   map.addControl(new maplibregl.ScaleControl(), "bottom-left");
-  const labels = await getJSON("/settlements.geojson").catch(() => null);
-  state.settlements = (labels ? labels.features : []).map((f) => ({
-    name: f.properties.name, population: f.properties.population, coordinates: f.geometry.coordinates,
-  }));
-  $("search-names").replaceChildren(...state.settlements.filter((s) => s.population >= 20000)
-    .map((s) => el("option", { value: s.name })));
+  // The map's events are bound in the tick that made it: the map may load, and its tiles
+  // arrive, while any request of this page is still pending.
   let pending = null;
   const refresh = () => { clearTimeout(pending); pending = setTimeout(() => refreshAreas(map), 100); };
   map.on("load", () => { redraw(map); loadPoints(map); });
@@ -753,6 +749,18 @@ async function start(options) {
       headers: { "X-CSRF-Token": (state.user && state.user.csrf_token) || "" } });
     location.assign(state.publicOnly ? "/public" : "/");
   });
+  await loadSettlements(map);
+}
+
+/** Reads the settlements' names (labels and search), and labels those of the view. */
+async function loadSettlements(map) {
+  const labels = await getJSON("/settlements.geojson").catch(() => null);
+  state.settlements = (labels ? labels.features : []).map((f) => ({
+    name: f.properties.name, population: f.properties.population, coordinates: f.geometry.coordinates,
+  }));
+  $("search-names").replaceChildren(...state.settlements.filter((s) => s.population >= 20000)
+    .map((s) => el("option", { value: s.name })));
+  renderSettlements(map);
 }
 
 document.addEventListener("DOMContentLoaded", () => {
