@@ -254,6 +254,26 @@ def test_an_editor_proposes_a_decision_and_a_validator_approves_it(
     assert reg.proposals() == [] and [q.id for q in reg.proposals("approved")] == [p.id]
 
 
+def test_an_approval_is_the_change_and_the_decision_or_neither(
+    reg: Registry, refs: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ref = refs["kyiv"]
+    nts_done(reg, ref)
+    p = reg.request_status(ref, "cancelled", user=EDITOR, reason="NTS", expected_version=1)
+    assert isinstance(p, Proposal)
+    history = reg.history(ref)
+
+    def fails(*args: Any, **kwargs: Any) -> Proposal:
+        raise OSError("disk full")  # the decision fails after the change was made
+
+    monkeypatch.setattr("landrelease.access._decide", fails)
+    with pytest.raises(OSError, match="disk full"):
+        reg.approve_proposal(p.id, user=VALIDATOR)
+    assert reg.hazard(ref).status == "suspected"
+    assert reg.history(ref) == history
+    assert reg.proposal(p.id).state == "pending"
+
+
 def test_a_validator_decides_at_once(reg: Registry, refs: dict[str, str]) -> None:
     nts_done(reg, refs["kyiv"])
     area = reg.request_status(

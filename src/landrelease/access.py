@@ -353,24 +353,33 @@ def approve_proposal(
     validator as actor and a reason naming the proposer.
     """
     _require(user, Permission.DECIDE_STATUS)
-    p = _pending(reg, proposal_id)
-    audit = f"proposed by {p.proposed_by}: {p.reason or 'no reason given'}; approved by {user.name}"
-    if reason and reason.strip():
-        audit += f": {reason.strip()}"
-    # The change first, then the decision: each is one transaction of its own (set_status
-    # takes the write lock itself). A second approval of the same proposal meets the version
-    # the first one wrote and is refused; a rejection made in the instant between the two
-    # would leave the change written and the decision refused, which the history shows.
-    try:
-        reg.set_status(
-            p.ref, p.to_status, actor=user.name, reason=audit, expected_version=p.expected_version
+    # The change and the decision are one transaction: a crash or a refusal between them
+    # leaves neither, and a rejection cannot come in between (the write lock is held). A
+    # second approval of the same proposal finds it decided.
+    with reg.store.unit_of_work(
+        write=True, note=f"a status proposal approved by {user.name}"
+    ) as uow:
+        p = _pending(uow, proposal_id)
+        audit = (
+            f"proposed by {p.proposed_by}: {p.reason or 'no reason given'}; approved by {user.name}"
         )
-    except ConflictError:
-        raise ConflictError(
-            f"status proposal {p.id}: {p.ref} changed since it was proposed at version "
-            f"{p.expected_version}; reject the proposal and propose again"
-        ) from None
-    decided = _decide(reg, p.id, "approved", user, reason)
+        if reason and reason.strip():
+            audit += f": {reason.strip()}"
+        try:
+            reg.set_status(
+                p.ref,
+                p.to_status,
+                actor=user.name,
+                reason=audit,
+                expected_version=p.expected_version,
+                uow=uow,
+            )
+        except ConflictError:
+            raise ConflictError(
+                f"status proposal {p.id}: {p.ref} changed since it was proposed at version "
+                f"{p.expected_version}; reject the proposal and propose again"
+            ) from None
+        decided = _decide(uow, p.id, "approved", user, reason)
     return decided, reg.stored_record(HAZARDS.name, p.ref)
 
 
@@ -381,12 +390,16 @@ def reject_proposal(reg: Registry, proposal_id: int, *, user: User, reason: str)
         raise ValidationError(
             f"proposal {proposal_id}", "reason", "a rejection needs a reason, for the proposer"
         )
-    _pending(reg, proposal_id)
-    return _decide(reg, proposal_id, "rejected", user, reason)
+    with reg.store.unit_of_work(
+        write=True, note=f"a status proposal rejected by {user.name}"
+    ) as uow:
+        _pending(uow, proposal_id)
+        return _decide(uow, proposal_id, "rejected", user, reason)
 
 
-def _pending(reg: Registry, proposal_id: int) -> Proposal:
-    p = proposal(reg, proposal_id)
+def _pending(uow: UnitOfWork, proposal_id: int) -> Proposal:
+    """Return a proposal still pending, read in `uow`; ConflictError if it was decided."""
+    p = Proposal(**uow.proposals.get(proposal_id))
     if p.state != "pending":
         raise ConflictError(
             f"status proposal {p.id} was {p.state} already, by {p.decided_by} at {p.decided_at}"
@@ -395,17 +408,17 @@ def _pending(reg: Registry, proposal_id: int) -> Proposal:
 
 
 def _decide(
-    reg: Registry, proposal_id: int, state: str, user: User, reason: str | None
+    uow: UnitOfWork, proposal_id: int, state: str, user: User, reason: str | None
 ) -> Proposal:
-    with reg.store.unit_of_work(write=True) as uow:
-        uow.proposals.decide(
-            proposal_id,
-            state=state,
-            by=user.name,
-            at=_stamp(_now()),
-            reason=reason.strip() if reason and reason.strip() else None,
-        )
-        return Proposal(**uow.proposals.get(proposal_id))
+    """Record the decision on a proposal in `uow`; return the proposal as decided."""
+    uow.proposals.decide(
+        proposal_id,
+        state=state,
+        by=user.name,
+        at=_stamp(_now()),
+        reason=reason.strip() if reason and reason.strip() else None,
+    )
+    return Proposal(**uow.proposals.get(proposal_id))
 
 
 def _require(user: User, permission: Permission) -> None:

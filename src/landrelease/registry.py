@@ -737,30 +737,42 @@ class Registry:
         actor: str,
         reason: str | None = None,
         expected_version: int | None = None,
+        uow: UnitOfWork | None = None,
     ) -> HazardArea:
-        """Change an area's land-release status if the lifecycle allows it; return the area."""
+        """Change an area's land-release status if the lifecycle allows it; return the area.
+
+        Given a write unit of work, the change is made in it and lands when its block commits,
+        with whatever else it writes (a proposal's decision, say).
+        """
         target = lifecycle.parse_status(status, ref)
-        with self.store.unit_of_work(write=True) as uow:
-            areas = uow.records(HAZARDS)
-            rec = areas.get(ref)
-            current = Status(rec["status"])
-            facts = self.area_facts(ref, uow)  # read in the same transaction as the change
-            lifecycle.check_transition(ref, current, target, facts, reason)
-            values: dict[str, Any] = {"status": target.value}
-            if target is Status.CONFIRMED:
-                values["hazard_type"] = HazardType.CHA.value
-            areas.update(
-                ref,
-                values,
-                expected_version=expected_version
-                if expected_version is not None
-                else rec["version"],
-                action="status",
-                at=now_utc(),
-                actor=actor,
-                reason=reason or f"status {current.value} -> {target.value}",
-            )
-            return _to_record(HAZARDS, areas.get(ref))
+        if uow is None:
+            with self.store.unit_of_work(write=True) as own:
+                return self.set_status(
+                    ref,
+                    status,
+                    actor=actor,
+                    reason=reason,
+                    expected_version=expected_version,
+                    uow=own,
+                )
+        areas = uow.records(HAZARDS)
+        rec = areas.get(ref)
+        current = Status(rec["status"])
+        facts = self.area_facts(ref, uow)  # read in the same transaction as the change
+        lifecycle.check_transition(ref, current, target, facts, reason)
+        values: dict[str, Any] = {"status": target.value}
+        if target is Status.CONFIRMED:
+            values["hazard_type"] = HazardType.CHA.value
+        areas.update(
+            ref,
+            values,
+            expected_version=expected_version if expected_version is not None else rec["version"],
+            action="status",
+            at=now_utc(),
+            actor=actor,
+            reason=reason or f"status {current.value} -> {target.value}",
+        )
+        return _to_record(HAZARDS, areas.get(ref))
 
     def update_record(
         self,
