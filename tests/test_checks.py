@@ -191,6 +191,14 @@ CASES = [
         "end_date 2024-04-01 is before start_date 2024-05-01",
     ),
     Case(checks.AUDIENCE_NOT_NEGATIVE, "eore", {"boys": -4}, "boys", "boys -4 is negative"),
+    Case(
+        checks.CONFIRMED_IS_CHA,
+        "hazards",
+        {"status": "confirmed", "hazard_type": "SHA"},
+        "hazard_type",
+        "a confirmed area is a CHA",
+        paths=frozenset({IMPORT}),  # an edit does not change a status: the test below
+    ),
 ]
 
 # The checks some test below runs explicitly on a path, besides the cases.
@@ -475,6 +483,28 @@ def test_a_new_area_starts_as_the_lifecycle_says(
     assert said.field == "status" and says in said.message and "--keep-status" in said.message
     [ref] = reg.add_records("hazards", [hazard(40, **fields)], actor=ACTOR, keep_status=True)
     assert reg.hazard(ref).status == fields["status"]
+
+
+@explicitly(checks.CONFIRMED_IS_CHA, EDIT)
+def test_a_confirmed_area_stays_a_cha(reg: Registry, registry_path: Path) -> None:
+    [ref] = reg.add_records("hazards", [hazard(40, status="confirmed")], actor=ACTOR)
+    assert reg.hazard(ref).hazard_type == "CHA"  # left out, the type follows the status
+    before = snapshot(registry_path)
+    with pytest.raises(ValidationError) as info:
+        reg.update_record("hazards", ref, {"hazard_type": "SHA"}, actor=ACTOR)
+    assert (info.value.record, info.value.field) == (ref, "hazard_type")
+    assert "a confirmed area is a CHA" in info.value.message
+    assert snapshot(registry_path) == before
+    # an edit of another field of an area stored as SHA (by an older release) is not refused
+    unchecked(reg, "hazards", ref, {"hazard_type": "SHA"})
+    assert reg.update_record("hazards", ref, {"notes": "fenced"}, actor=ACTOR).notes == "fenced"
+    # a suspected area may be either (a CHA re-opened as suspected keeps its type); a
+    # confirmed one whose type is missing from a column of others' types gets CHA
+    batch = [hazard(41, hazard_type="CHA"), hazard(42, status="confirmed", hazard_type=None)]
+    assert [reg.hazard(r).hazard_type for r in reg.add_records("hazards", batch, actor=ACTOR)] == [
+        "CHA",
+        "CHA",
+    ]
 
 
 @explicitly(checks.GEOMETRY_UNIQUE_IN_BATCH, IMPORT)

@@ -181,7 +181,7 @@ def test_defaults_fill_missing_values() -> None:
     prep = prepare_columns(HAZARDS, frame)
     assert prep.problems == []
     assert prep.columns["status"] == ["suspected", "confirmed"]
-    assert prep.columns["hazard_type"] == ["SHA", "SHA"]
+    assert prep.columns["hazard_type"] == ["SHA", "CHA"]  # a confirmed area's follows its status
     items = prepare_columns(ITEMS, pd.DataFrame({"category": ["uxo"], "state": ["live"]}))
     assert items.columns["quantity"] == [1]
 

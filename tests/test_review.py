@@ -15,7 +15,7 @@ import pytest
 import shapely
 
 from conftest import ACTOR
-from fixtures import KHARKIV, KYIV, polygon, snapshot, table_counts
+from fixtures import KHARKIV, KYIV, hazard, polygon, snapshot, table_counts
 from landrelease.domain.errors import ConflictError, ValidationError
 from landrelease.field.submission import Submission
 from landrelease.registry import Registry
@@ -268,6 +268,25 @@ def test_an_approval_that_the_registry_refuses_writes_nothing(
         reg.approve_submission(sid, actor="vera", override="checked on site")
     assert snapshot(registry_path) == before
     assert reg.submission(sid)["state"] == "pending"
+
+
+def test_a_survey_making_a_confirmed_area_an_sha_is_flagged_and_fixed(
+    reg: Registry, registry_path: Path | str
+) -> None:
+    (ref,) = reg.add_records("hazards", [hazard(40, status="confirmed")], actor=ACTOR)
+    survey = nts_edit("uuid:c1", ref, shapely.affinity.scale(polygon(40), 1.2, 1.2))
+    (sid,) = reg.queue_submissions([survey], actor="ana", source="test").flagged
+    (flag,) = reg.submission(sid)["flags"]
+    assert (flag["code"], flag["field"]) == ("refused_edit", "hazard_type")
+    assert flag["message"].startswith(f"{ref}: a confirmed area is a CHA")
+    before = snapshot(registry_path)
+    with pytest.raises(ValidationError, match="a confirmed area is a CHA"):
+        reg.approve_submission(sid, actor="vera", override="the team knows")
+    assert snapshot(registry_path) == before
+    fixed = reg.edit_submission(sid, {"hazard_type": "CHA"}, actor="ana", reason="confirmed")
+    assert fixed["flags"] == []
+    assert reg.approve_submission(sid, actor="vera")["state"] == "approved"
+    assert reg.hazard(ref).hazard_type == "CHA"
 
 
 def test_an_edited_submission_replaces_the_pending_one_it_edits(

@@ -130,7 +130,33 @@ def _checked(
         far_m=FAR_M,
     )
     found += _unknown_refs(uow, planned)
+    found += _refused_edits(reg, uow, planned, {f.field for f in found})
     return planned, found
+
+
+def _refused_edits(
+    reg: Registry, uow: UnitOfWork, planned: list[Planned], flagged: set[str]
+) -> list[Flag]:
+    """Flag what the registry's checks would refuse in an edit of a stored record (a confirmed
+    area made an SHA, say), unless a flag names that answer already."""
+    from landrelease.checking import check_edit
+
+    out: list[Flag] = []
+    for p in planned:
+        if p.ref is None:
+            continue
+        k = kind_named(p.kind)
+        try:
+            current = uow.records(k).get(p.ref)
+        except NotFound:
+            continue  # flagged as an unknown ref
+        geometry = UNCHANGED if p.geometry is None else p.geometry
+        try:
+            check_edit(uow, reg.country, k, p.ref, _merged(current, p), geometry)
+        except ValidationError as exc:
+            if exc.field not in flagged:
+                out.append(Flag("refused_edit", exc.field or "", f"{p.ref}: {exc.message}"))
+    return out
 
 
 def _unknown_refs(uow: UnitOfWork, planned: list[Planned]) -> list[Flag]:

@@ -23,7 +23,7 @@ import pandas as pd
 import shapely
 
 from landrelease.domain import lifecycle
-from landrelease.domain.codes import Status
+from landrelease.domain.codes import HazardType, Status
 from landrelease.domain.errors import IllegalTransition
 from landrelease.domain.geometry import Problem
 from landrelease.domain.records import (
@@ -287,6 +287,25 @@ def new_area_status(batch: Batch) -> list[Problem]:
     ]
 
 
+def confirmed_is_cha(batch: Batch) -> list[Problem]:
+    """Return a problem for each confirmed area recorded as a suspected hazardous area (SHA):
+    confirmation is direct evidence, which makes it a CHA."""
+    status = _objects(batch.columns["status"])
+    hazard_type = _objects(batch.columns["hazard_type"])
+    rows = np.flatnonzero(
+        (status == Status.CONFIRMED.value) & (hazard_type == HazardType.SHA.value)
+    )
+    return [
+        Problem(
+            i,
+            "hazard_type",
+            "a confirmed area is a CHA (confirmed hazardous area), not an SHA: set hazard_type "
+            "to CHA, or leave it out and it follows the status",
+        )
+        for i in rows.tolist()
+    ]
+
+
 def geometry_not_stored(batch: Batch) -> list[Problem]:
     """Return a problem for each area with the geometry of another stored area (probably the
     same area entered twice); a stored record keeping its own geometry is no duplicate."""
@@ -526,6 +545,14 @@ NEW_AREA_STATUS = Check(
     _NEW,
     run=new_area_status,
 )
+CONFIRMED_IS_CHA = Check(
+    "confirmed area is a CHA",
+    "an area of status confirmed has hazard_type CHA (left out, it follows the status)",
+    (HAZARDS,),
+    _WRITTEN,
+    run=confirmed_is_cha,
+    reads=("status",),
+)
 GEOMETRY_NOT_STORED = Check(
     "geometry not another area's",
     "no hazard area with the very geometry of another current one (a probable duplicate)",
@@ -580,6 +607,7 @@ CHECKS: tuple[Check, ...] = (
     ACTIVITY_DATES_IN_ORDER,
     AUDIENCE_NOT_NEGATIVE,
     NEW_AREA_STATUS,
+    CONFIRMED_IS_CHA,
     GEOMETRY_NOT_STORED,
     GEOMETRY_UNIQUE_IN_BATCH,
     NEAR_THEIR_AREA,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,12 +17,13 @@ import numpy as np
 import pandas as pd
 
 from landrelease.domain import checks
-from landrelease.domain.codes import ActivityStatus, code_key
+from landrelease.domain.codes import ActivityStatus, HazardType, Status, code_key
 from landrelease.domain.errors import LandreleaseError
 from landrelease.domain.geometry import Problem
 from landrelease.domain.records import (
     ACTIVITIES,
     EVENTS,
+    HAZARDS,
     SYSTEM_FIELDS,
     FieldSpec,
     RecordKind,
@@ -237,6 +238,7 @@ def prepare_columns(kind: RecordKind, frame: pd.DataFrame) -> Prepared:
     problems: list[Problem] = []
     now = today()
     latest: str | None = None  # the latest date allowed, looked up once a date is present
+    filled: dict[str, Sequence[int]] = {}  # field -> the rows given its default
     future: dict[str, np.ndarray] = {}  # field -> rows dated after `latest`
     for spec in kind.fields:
         if spec.name in SYSTEM_FIELDS:
@@ -251,6 +253,7 @@ def prepare_columns(kind: RecordKind, frame: pd.DataFrame) -> Prepared:
             if spec.required:
                 problems.extend(Problem(i, spec.name, f"{spec.name} is required") for i in range(n))
             out[spec.name] = [default] * n
+            filled[spec.name] = range(n)
             continue
         series = frame[src]
         if spec.kind == "text" and series.dtype == object:
@@ -289,12 +292,16 @@ def prepare_columns(kind: RecordKind, frame: pd.DataFrame) -> Prepared:
             for i in np.flatnonzero(np.isin(codes_, list(errors))).tolist():
                 problems.append(Problem(i, spec.name, errors[int(codes_[i])]))
         if spec.required or default is not None:
-            for i in [i for i, v in enumerate(values) if v is None]:
+            missing = [i for i, v in enumerate(values) if v is None]
+            for i in missing:
                 if spec.required and int(codes_[i]) not in errors:
                     problems.append(Problem(i, spec.name, f"{spec.name} is required"))
                 elif not spec.required:
                     values[i] = default
+            if not spec.required:
+                filled[spec.name] = missing
         out[spec.name] = values
+    _follow_status(kind, out, filled)
     dated_later = _future_dates(kind, out, future, now)
     problems += dated_later
     ignored = [
@@ -303,6 +310,18 @@ def prepare_columns(kind: RecordKind, frame: pd.DataFrame) -> Prepared:
         if k not in SYSTEM_FIELDS and k not in {"fid", "id", "updated_at", "geom_key"}
     ]
     return Prepared(out, problems, ignored, dated_later)
+
+
+def _follow_status(
+    kind: RecordKind, columns: dict[str, list[Any]], filled: dict[str, Sequence[int]]
+) -> None:
+    """Give a confirmed area left without a hazard type the type its status says: CHA."""
+    if kind is not HAZARDS or not filled.get("hazard_type"):
+        return
+    status, hazard_type = columns["status"], columns["hazard_type"]
+    for i in filled["hazard_type"]:
+        if status[i] == Status.CONFIRMED.value:
+            hazard_type[i] = HazardType.CHA.value
 
 
 def _future_dates(

@@ -37,7 +37,8 @@ class Flag:
     """One problem of a submission: what kind, at which question, said in one line."""
 
     code: str  # missing_geometry, too_few_points, self_crossing, poor_accuracy, future_date,
-    # unknown_choice, outside_country, far_from_area, unreadable_value, missing_value
+    # unknown_choice, outside_country, far_from_area, unreadable_value, missing_value; the
+    # review adds unknown_ref and refused_edit (what the registry's checks would refuse)
     field: str  # the question name (repeat rows: "item[2]/item_location")
     message: str
 

@@ -416,12 +416,14 @@ function renderFlags(d) {
   const fixable = d.state === "pending" && mayQueue();
   box.append(el("ul", { class: "flags" }, d.flags.map((f) => el("li", { "data-code": f.code, "data-field": f.field },
     el("b", { translate: "no" }, f.field), " ", raw(f.message),
-    fixable && CORRECTABLE.has(f.code) ? correction(d, f.field) : null))));
+    fixable && CORRECTABLE.has(f.code) && (f.code !== "refused_edit" || f.field in (d.values || {}))
+      ? correction(d, f.field) : null))));
   return box;
 }
 
 // The flags an answer typed on the page can fix (not a missing repeat row, nor a shape)
-const CORRECTABLE = new Set(["unknown_choice", "unknown_ref", "future_date", "missing_value", "unreadable_value"]);
+const CORRECTABLE = new Set(["unknown_choice", "unknown_ref", "future_date", "missing_value", "unreadable_value",
+  "refused_edit"]);
 
 /** Returns the answer a flag names: a question's, or a repeat row's ("item[2]/item_state"). */
 function answerOf(d, field) {
