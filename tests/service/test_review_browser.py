@@ -12,7 +12,9 @@ from typing import Any
 import httpx
 import pytest
 from tests.service.conftest import serving_copy
-from tests.service.test_review_api import new_area, queue, queue_area_edit
+from tests.service.test_review_api import area_edit, new_area, queue, queue_area_edit
+
+from landrelease.registry import Registry
 
 CHROMIUM = "/usr/bin/chromium"
 if not Path(CHROMIUM).exists():
@@ -172,4 +174,27 @@ def test_an_editor_corrects_a_flagged_answer_on_the_page(served: dict[str, Any],
     ).json()
     assert doc["flags"] == [] and "area_ref" not in doc["values"]
     assert doc["history"][-1]["action"] == "edited"
+    assert page.errors == []
+
+
+def test_an_editor_corrects_what_the_registry_would_refuse(
+    served: dict[str, Any], page: Any
+) -> None:
+    # a survey calling a confirmed demo area an SHA: the registry's own check would refuse it
+    with Registry.open(served["path"]) as reg:
+        ref = str(reg.hazard_columns(status="confirmed", columns=["ref"], geometry=False)["ref"][0])
+        survey = area_edit(reg, ref)
+    survey.values["hazard_type"] = "SHA"
+    [flagged] = queue(served["path"], survey)
+    sign_in_to_review(page, served["url"], "editor", served["tokens"]["editor"])
+    page.click(f"#queue-body tr[data-id='{flagged}']")
+    page.wait_for_selector(f"#submission-title[data-id='{flagged}']")
+    item = page.locator("#flags li[data-code='refused_edit'][data-field='hazard_type']")
+    assert "a confirmed area is a CHA" in item.inner_text()
+    page.screenshot(path="/tmp/review-refused-edit.png")
+    fix = item.locator("form.fix")
+    assert fix.locator(".fix-value").input_value() == "SHA"
+    fix.locator(".fix-value").fill("CHA")
+    fix.locator("button").click()
+    page.wait_for_selector("#flags .ok")
     assert page.errors == []
