@@ -14,6 +14,7 @@ edited submission (ODK's deprecatedID) replaces the pending one it edits.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -25,8 +26,9 @@ import shapely
 
 from landrelease.domain.errors import ConflictError, NotFound, ValidationError
 from landrelease.domain.geometry import area_m2
-from landrelease.domain.records import HAZARDS, kind_named
+from landrelease.domain.records import HAZARDS, KINDS, kind_named
 from landrelease.field.flags import Flag, flags
+from landrelease.field.labels import code_label
 from landrelease.field.mapping import Planned, plan
 from landrelease.field.submission import Submission
 from landrelease.store.base import UNCHANGED, now_utc
@@ -184,6 +186,23 @@ def _unknown_refs(uow: UnitOfWork, planned: list[Planned]) -> list[Flag]:
 
 def _flags_json(found: Iterable[Flag]) -> str:
     return orjson.dumps([asdict(f) for f in found]).decode()
+
+
+@functools.cache
+def code_labels() -> dict[str, dict[str, dict[str, dict[str, str]]]]:
+    """Return the wording of every code of every kind's code fields, by language ("en",
+    "uk"), kind and field: the forms' wording, so the review shows what the team chose."""
+    out: dict[str, dict[str, dict[str, dict[str, str]]]] = {"en": {}, "uk": {}}
+    for kind in KINDS.values():
+        for spec in kind.fields:
+            if spec.codes is None:
+                continue
+            for code in spec.codes:
+                text = code_label(spec.codes.__name__, code.value)
+                for lang in out:
+                    fields = out[lang].setdefault(kind.name, {})
+                    fields.setdefault(spec.name, {})[code.value] = getattr(text, lang)
+    return out
 
 
 def summary(row: dict[str, Any]) -> dict[str, Any]:

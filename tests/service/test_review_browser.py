@@ -15,6 +15,7 @@ from tests.service.conftest import serving_copy
 from tests.service.test_review_api import area_edit, new_area, queue, queue_area_edit
 
 from landrelease.registry import Registry
+from landrelease.reviewing import code_labels
 
 CHROMIUM = "/usr/bin/chromium"
 if not Path(CHROMIUM).exists():
@@ -197,4 +198,33 @@ def test_an_editor_corrects_what_the_registry_would_refuse(
     fix.locator(".fix-value").fill("CHA")
     fix.locator("button").click()
     page.wait_for_selector("#flags .ok")
+    assert page.errors == []
+
+
+def test_the_records_of_a_submission_show_their_codes_in_words(
+    served: dict[str, Any], page: Any
+) -> None:
+    token = served["tokens"]["viewer"]
+    queued = httpx.get(
+        f"{served['url']}/api/submissions", headers={"Authorization": f"Bearer {token}"}
+    ).json()["submissions"]
+    [eod] = [q["id"] for q in queued if q["form_id"] == "eod_spot_task"]  # the demo's
+    doc = httpx.get(
+        f"{served['url']}/api/submissions/{eod}", headers={"Authorization": f"Bearer {token}"}
+    ).json()
+    item = next(r for r in doc["records"] if r["kind"] == "items")
+    category, state = item["values"]["category"], item["values"]["state"]
+    sign_in_to_review(page, served["url"], "viewer", token)
+    page.click(f"#queue-body tr[data-id='{eod}']")
+    page.wait_for_selector(f"#submission-title[data-id='{eod}']")
+    cell = "section.record[data-kind='items'] tr[data-field='{}'] td"
+    for lang in ("en", "uk"):
+        words = code_labels()[lang]["items"]
+        assert (
+            page.locator(cell.format("category")).first.inner_text() == words["category"][category]
+        )
+        assert page.locator(cell.format("state")).first.inner_text() == words["state"][state]
+        if lang == "en":
+            page.click("#lang")
+    page.screenshot(path="/tmp/review-codes.png")
     assert page.errors == []

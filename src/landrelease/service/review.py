@@ -13,11 +13,13 @@ from __future__ import annotations
 import functools
 from typing import Annotated, Any
 
+import orjson
 from fastapi import APIRouter, Depends, File, Form, Path, Query, Request, UploadFile
 from pydantic import Field
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from landrelease.domain.roles import Permission, User
+from landrelease.reviewing import code_labels
 from landrelease.service import access
 from landrelease.service import schemas as s
 from landrelease.service.api_common import Reader, Reg, Writer, json_response
@@ -180,4 +182,7 @@ def review_page(
 
 @functools.cache
 def _review_html() -> str:
-    return render("review.html")
+    # the forms' wording of every code, for the records an approval writes (JSON in a script
+    # element: "</" cannot end it early)
+    labels = orjson.dumps(code_labels()).decode().replace("</", "<\\/")
+    return render("review.html", code_labels=labels)

@@ -202,13 +202,24 @@ function tNodes(key, vars) {
   return t(key).split(/\{(\w+)\}/).map((part, i) => (i % 2 ? raw(vars[part]) : part)).filter((n) => n !== "");
 }
 
+// The forms' wording of every code, by language, kind of record and field (from the server)
+const LABELS = JSON.parse(document.getElementById("code-labels").textContent);
+
+/** Returns the labels of the codes of a field of a kind of record, or undefined: an area's
+ * as the map words them, another kind's as the forms do. */
+function codesOf(kind, field) {
+  if (kind === "hazards") return CODES[currentLang()][field];
+  return ((LABELS[currentLang()] || {})[kind] || {})[field];
+}
+
 /** Returns a field's value as the page shows it: a code's label where the page knows it. */
-function shown(field, value) {
-  const codes = CODES[currentLang()][field];
+function shown(kind, field, value) {
+  const codes = codesOf(kind, field);
+  const label = (v) => codes[v] || String(v);
   // a stored list of codes is one text, "ap_mine;cmr"; a submitted one a list
   if (codes && typeof value === "string" && value.includes(";")) value = value.split(";");
-  if (Array.isArray(value)) return codes ? value.map((v) => code(field, v)).join("; ") : raw(value.join(", "));
-  if (codes && value !== null && value !== undefined) return code(field, value);
+  if (Array.isArray(value)) return codes ? value.map(label).join("; ") : raw(value.join(", "));
+  if (codes && value !== null && value !== undefined && value !== "") return label(value);
   return raw(value);
 }
 
@@ -470,12 +481,12 @@ function renderRecord(r) {
       ? el("table", { class: "diff" },
         el("tr", {}, el("th", {}, t("review.col.field")), el("th", {}, t("review.col.current")), el("th", {}, t("review.col.proposed"))),
         r.changes.map((c) => el("tr", { "data-field": c.field },
-          el("th", {}, fieldLabel(c.field)), el("td", { class: "was" }, shown(c.field, c.current)),
-          el("td", { class: "now" }, shown(c.field, c.proposed)))))
+          el("th", {}, fieldLabel(c.field)), el("td", { class: "was" }, shown(r.kind, c.field, c.current)),
+          el("td", { class: "now" }, shown(r.kind, c.field, c.proposed)))))
       : el("p", { class: "note" }, t("review.record.same")));
   } else {
     box.append(el("table", { class: "values" }, Object.entries(r.values).map(([k, val]) =>
-      el("tr", { "data-field": k }, el("th", {}, fieldLabel(k)), el("td", {}, shown(k, val))))));
+      el("tr", { "data-field": k }, el("th", {}, fieldLabel(k)), el("td", {}, shown(r.kind, k, val))))));
   }
   const g = r.geometry_change;
   if (g) {
