@@ -5,6 +5,7 @@ the current one (dashed) and the field-by-field changes, and approves it."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ import pytest
 from tests.service.conftest import serving_copy
 from tests.service.test_review_api import area_edit, new_area, queue, queue_area_edit
 
+from landrelease.domain.records import KINDS
 from landrelease.registry import Registry
 from landrelease.reviewing import code_labels
 
@@ -218,13 +220,25 @@ def test_the_records_of_a_submission_show_their_codes_in_words(
     page.click(f"#queue-body tr[data-id='{eod}']")
     page.wait_for_selector(f"#submission-title[data-id='{eod}']")
     cell = "section.record[data-kind='items'] tr[data-field='{}'] td"
+    # every field of the records an approval writes is named in words, not by its column
+    names = "rows => rows.map(r => [r.dataset.field, r.querySelector('th').textContent])"
     for lang in ("en", "uk"):
         words = code_labels()[lang]["items"]
-        assert (
-            page.locator(cell.format("category")).first.inner_text() == words["category"][category]
-        )
-        assert page.locator(cell.format("state")).first.inner_text() == words["state"][state]
+        shown = {f: page.locator(cell.format(f)).first.inner_text() for f in ("category", "state")}
+        assert shown == {"category": words["category"][category], "state": words["state"][state]}
+        fields = page.locator("section.record tr[data-field]").evaluate_all(names)
+        assert len(fields) > 10
+        assert [f for f, _ in fields if not page.evaluate(f"'{f}' in CODES.{lang}.field")] == []
+        if lang == "uk":
+            assert [f for f, label in fields if not re.search("[а-яіїєґ]", label)] == []
+        # the queue's columns fit its panel, in either language
+        overflow = "() => $('queue-table').offsetWidth - $('queue').clientWidth"
+        assert page.evaluate(overflow) <= 0
         if lang == "en":
             page.click("#lang")
     page.screenshot(path="/tmp/review-codes.png")
+    # and every field of every kind has its words in both languages
+    every = sorted({f.name for k in KINDS.values() for f in k.fields if f.name != "version"})
+    unnamed = "names => names.filter(n => !(n in CODES.en.field && n in CODES.uk.field))"
+    assert page.evaluate(unnamed, every) == []
     assert page.errors == []

@@ -104,7 +104,7 @@ Object.assign(I18N.uk, {
   "review.col.form": "Форма",
   "review.col.by": "Надіслав",
   "review.col.date": "Дата",
-  "review.col.flags": "Зауваження",
+  "review.col.flags": "Зауваж\u00adення", // a soft hyphen: the narrow column breaks it there
   "review.queue.empty": "Немає даних у цьому стані.",
   "review.upload": "Додати експорт",
   "review.fix": "Виправити",
