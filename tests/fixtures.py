@@ -238,3 +238,18 @@ def _row_counts(db_path: Path | str, tables: list[str]) -> dict[str, int]:
     """Return the number of rows of each of `tables` (trusted names) of a file or a database."""
     counts = " UNION ALL ".join(f"SELECT '{t}', count(*) FROM \"{t}\"" for t in tables)
     return {t: n for t, n in query(db_path, counts)}
+
+
+def make_workbook(path: Path, sheets: dict[str, list[list[Any]]]) -> Path:
+    """Return `path` after saving a workbook with the given sheets and rows (cells as given:
+    text, numbers, dates)."""
+    import openpyxl
+
+    workbook = openpyxl.Workbook()
+    workbook.remove(workbook.active)
+    for title, rows in sheets.items():
+        sheet = workbook.create_sheet(title)
+        for row in rows:
+            sheet.append(row)
+    workbook.save(path)
+    return path

@@ -40,7 +40,7 @@ def test_forms_export_writes_one_xlsform_per_form(run_cli: RunCli, tmp_path: Pat
 
 
 @pytest.mark.parametrize("form_id", FORM_IDS)
-@pytest.mark.parametrize("suffix", [".csv.zip", ".odata.json", ".kobo.json"])
+@pytest.mark.parametrize("suffix", [".csv.zip", ".odata.json", ".kobo.json", ".kobo.xlsx"])
 def test_a_recorded_export_of_each_form_lands_in_the_queue(
     run_cli: RunCli, empty_path: str, form_id: str, suffix: str
 ) -> None:

@@ -11,6 +11,9 @@ reader that gets them back has read the real thing's layout:
 - `write_odata_json`: ODK Central's OData feed with repeats expanded (``$expand=*``).
 - `write_kobo_json`: KoboToolbox's API data listing (``/api/v2/assets/<uid>/data/``).
 - `write_kobo_csv`: KoboToolbox's CSV export with XML values and headers (no repeats).
+- `write_kobo_xlsx`: KoboToolbox's XLSX export with XML values and headers: the submissions'
+  sheet, then one sheet per repeat (``_parent_table_name``, ``_parent_index``), as formpack
+  writes it.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import io
 import json
 import math
 import random
+import re
 import uuid
 import zipfile
 from pathlib import Path
@@ -456,8 +460,8 @@ def write_kobo_json(form_id: str, subs: list[Submission], path: Path) -> Path:
     return path
 
 
-def write_kobo_csv(form_id: str, subs: list[Submission], path: Path, delimiter: str = ";") -> Path:
-    """Write KoboToolbox's CSV export (XML values and headers; repeats are left out)."""
+def _kobo_rows(form_id: str, subs: list[Submission]) -> tuple[list[str], list[list[str]]]:
+    """Return the header and rows of Kobo's table of submissions (its CSV, its first sheet)."""
     columns = _columns(form_id, None, "/")
     header = [c for c, _ in columns] + ["meta/instanceID", *_KOBO_SYSTEM]
     rows = []
@@ -467,6 +471,73 @@ def write_kobo_csv(form_id: str, subs: list[Submission], path: Path, delimiter: 
         cells += [_kobo_time(sub.submitted_at), "", "", "submitted_via_web"]
         cells += [sub.submitted_by or "", "vSYNTHETICversion", "", str(i + 1)]
         rows.append(cells)
+    return header, rows
+
+
+# The columns formpack copies from a submission into each row of its repeat sheets.
+_KOBO_COPIED = tuple(f"_submission_{c}" for c in _KOBO_SYSTEM if c != "_index")
+
+
+def write_kobo_xlsx(form_id: str, subs: list[Submission], path: Path) -> Path:
+    """Write KoboToolbox's XLSX export (XML values and headers), one sheet per repeat.
+
+    Every cell is text, as formpack writes it. The workbook's times are fixed, so the same
+    submissions give the same bytes.
+    """
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    main = book.active
+    main.title = form_id[:31]
+    header, rows = _kobo_rows(form_id, subs)
+    main.append(header)
+    for cells in rows:
+        main.append(cells)
+    repeats = dict.fromkeys(q.repeat for q in forms.questions(form_id).values() if q.repeat)
+    for repeat in repeats:
+        sheet = book.create_sheet(repeat[:31])
+        columns = _columns(form_id, repeat, "/")
+        sheet.append(
+            [f"{repeat}/{c}" for c, _ in columns]
+            + ["_parent_table_name", "_parent_index", *_KOBO_COPIED]
+        )
+        for i, (sub, main_cells) in enumerate(zip(subs, rows, strict=True)):
+            copied = main_cells[len(header) - len(_KOBO_SYSTEM) : -1]
+            for answers in sub.repeats.get(repeat, []):
+                cells = [_cell(c, q, answers, "") for c, q in columns]
+                sheet.append([*cells, main.title, str(i + 1), *copied])
+    moment = dt.datetime(2026, 11, 1)
+    book.properties.created = book.properties.modified = moment
+    buffer = io.BytesIO()
+    book.save(buffer)
+    path.write_bytes(_fixed_zip(buffer.getvalue()))
+    return path
+
+
+def _fixed_zip(data: bytes) -> bytes:
+    """Return a workbook again with every member dated 1980-01-01 and its modified time that
+    of its creation (openpyxl writes the time of saving): the same bytes each run."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as source, zipfile.ZipFile(out, "w") as target:
+        for info in source.infolist():
+            content = source.read(info)
+            if info.filename == "docProps/core.xml":
+                text = content.decode()
+                created = re.search(r"<dcterms:created[^>]*>([^<]*)<", text)
+                assert created is not None
+                text = re.sub(
+                    r"(<dcterms:modified[^>]*>)[^<]*(<)", rf"\g<1>{created[1]}\g<2>", text
+                )
+                content = text.encode()
+            fixed = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
+            fixed.compress_type = zipfile.ZIP_DEFLATED
+            target.writestr(fixed, content)
+    return out.getvalue()
+
+
+def write_kobo_csv(form_id: str, subs: list[Submission], path: Path, delimiter: str = ";") -> Path:
+    """Write KoboToolbox's CSV export (XML values and headers; repeats are left out)."""
+    header, rows = _kobo_rows(form_id, subs)
     text = _csv_text(header, rows, delimiter=delimiter, quoting=csv.QUOTE_ALL)
     path.write_text(text, encoding="utf-8", newline="")
     return path

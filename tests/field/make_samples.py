@@ -21,7 +21,8 @@ KOBO_CSV_FORM = "nts_survey"
 
 
 def write_samples(directory: Path = SAMPLES) -> list[Path]:
-    """Write, for each form, its ODK Central ZIP, OData JSON and Kobo API JSON; one Kobo CSV."""
+    """Write, for each form, its ODK Central ZIP, OData JSON, Kobo API JSON and Kobo XLSX;
+    one Kobo CSV."""
     directory.mkdir(parents=True, exist_ok=True)
     written = []
     for form_id in FORM_IDS:
@@ -30,6 +31,7 @@ def write_samples(directory: Path = SAMPLES) -> list[Path]:
             filler.write_odk_zip(form_id, subs, directory / f"{form_id}.csv.zip"),
             filler.write_odata_json(form_id, subs, directory / f"{form_id}.odata.json"),
             filler.write_kobo_json(form_id, subs, directory / f"{form_id}.kobo.json"),
+            filler.write_kobo_xlsx(form_id, subs, directory / f"{form_id}.kobo.xlsx"),
         ]
     subs = filler.fill(KOBO_CSV_FORM, SEED, PER_FILE)
     written.append(

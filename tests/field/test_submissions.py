@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import datetime as dt
 import io
 import json
 import zipfile
@@ -16,6 +17,7 @@ from hypothesis import strategies as st
 
 from field import filler
 from field.make_samples import KOBO_CSV_FORM, PER_FILE, SAMPLES, SEED, write_samples
+from fixtures import make_workbook
 from landrelease.domain.errors import ValidationError
 from landrelease.field.forms import FORM_IDS
 from landrelease.field.submission import Submission
@@ -45,7 +47,7 @@ def eod() -> list[Submission]:
 
 
 @pytest.mark.parametrize("form_id", FORM_IDS)
-@pytest.mark.parametrize("kind", ("csv.zip", *JSON_FORMATS))
+@pytest.mark.parametrize("kind", ("csv.zip", *JSON_FORMATS, "kobo.xlsx"))
 def test_sample_reads_back_to_the_filled_submissions(form_id: str, kind: str) -> None:
     got = read_submissions(SAMPLES / f"{form_id}.{kind}")
     assert _as_filled(got) == filler.fill(form_id, SEED, PER_FILE)
@@ -358,7 +360,7 @@ def test_not_utf8_names_row_and_column(tmp_path: Path, eod: list[Submission]) ->
     assert "UTF-8" in error.message
 
 
-@pytest.mark.parametrize("kind", ("csv.zip", *JSON_FORMATS, "kobo.csv"))
+@pytest.mark.parametrize("kind", ("csv.zip", *JSON_FORMATS, "kobo.csv", "kobo.xlsx"))
 def test_missing_instance_id(tmp_path: Path, kind: str) -> None:
     subs = [dataclasses.replace(s, instance_id="") for s in filler.fill("nts_survey", 5, 1)]
     writer = {
@@ -366,6 +368,7 @@ def test_missing_instance_id(tmp_path: Path, kind: str) -> None:
         "odata.json": filler.write_odata_json,
         "kobo.json": filler.write_kobo_json,
         "kobo.csv": filler.write_kobo_csv,
+        "kobo.xlsx": filler.write_kobo_xlsx,
     }[kind]
     error = _bad(writer("nts_survey", subs, tmp_path / f"x.{kind}"))
     assert error.field in ("meta-instanceID", "meta/instanceID")
@@ -391,11 +394,104 @@ def test_files_that_are_not_exports(tmp_path: Path, content: str, message: str) 
     assert message in error.message
 
 
-def test_spreadsheet_export_is_refused_with_what_to_do(tmp_path: Path) -> None:
-    path = _zip(tmp_path / "kobo.xlsx", {"[Content_Types].xml": "<Types/>"})
+def test_a_zip_of_neither_csv_nor_a_workbook_says_what_is_read(tmp_path: Path) -> None:
+    path = _zip(tmp_path / "thing.zip", {"[Content_Types].xml": "<Types/>"})
     error = _bad(path)
-    assert (error.record, error.field) == ("kobo.xlsx", None)
-    assert "XLSX" in error.message
+    assert (error.record, error.field) == ("thing.zip", None)
+    assert "no CSV file and is no XLSX workbook" in error.message
+
+
+# -- KoboToolbox XLSX -------------------------------------------------------------------------
+
+
+def test_kobo_xlsx_repeat_rows_follow_their_parent() -> None:
+    (sub,) = read_submissions(SAMPLES / "eod_spot_task.kobo.xlsx", form_id="eod_spot_task")[1:2]
+    filled = filler.fill("eod_spot_task", SEED, PER_FILE)[1]
+    assert sub.repeats["item"] == filled.repeats["item"] and len(sub.repeats["item"]) > 0
+    assert sub.source == "eod_spot_task.kobo.xlsx:eod_spot_task row 3"
+
+
+def test_kobo_xlsx_cells_excel_typed_are_read_as_odk_text(tmp_path: Path) -> None:
+    # a workbook saved again in Excel: numbers and dates are typed cells, no longer text
+    path = make_workbook(
+        tmp_path / "k.xlsx",
+        {
+            "risk_education": [
+                ["held_on", "girls", "accuracy", "_uuid", "_submission_time", "_index"],
+                [dt.datetime(2026, 10, 20), 12, 4.5, "abc", dt.datetime(2026, 10, 21, 9, 5), 1],
+            ]
+        },
+    )
+    (sub,) = read_submissions(path, form_id="risk_education")
+    assert sub.values == {"held_on": "2026-10-20", "girls": "12", "accuracy": "4.5"}
+    assert (sub.instance_id, sub.submitted_at) == ("uuid:abc", "2026-10-21T09:05:00Z")
+
+
+def test_kobo_xlsx_nested_repeat_joins_the_submission(tmp_path: Path) -> None:
+    path = make_workbook(
+        tmp_path / "k.xlsx",
+        {
+            "clearance": [["organisation", "_uuid", "_index"], ["A", "u1", 1], ["B", "u2", 2]],
+            "lane": [
+                ["lane/lane_no", "_index", "_parent_table_name", "_parent_index"],
+                ["1", 1, "clearance", 2],
+            ],
+            "item": [
+                ["lane/item/item_category", "_parent_table_name", "_parent_index"],
+                ["uxo", "lane", 1],
+            ],
+        },
+    )
+    first, second = read_submissions(path, form_id="clearance")
+    assert first.repeats == {}
+    assert second.repeats == {"lane": [{"lane_no": "1"}], "item": [{"item_category": "uxo"}]}
+
+
+def test_kobo_xlsx_repeat_row_of_no_parent_is_refused(tmp_path: Path) -> None:
+    path = make_workbook(
+        tmp_path / "k.xlsx",
+        {
+            "eod": [["organisation", "_uuid", "_index"], ["A", "u1", 1]],
+            "item": [
+                ["item/item_category", "_parent_table_name", "_parent_index"],
+                ["uxo", "eod", 7],
+            ],
+        },
+    )
+    error = _bad(path, form_id="eod_spot_task")
+    assert (error.record, error.field) == ("k.xlsx:item row 2", "_parent_index")
+    assert "'7'" in error.message
+
+
+def test_kobo_xlsx_sheet_that_is_no_repeat_is_refused(tmp_path: Path) -> None:
+    path = make_workbook(
+        tmp_path / "k.xlsx",
+        {"eod": [["organisation", "_uuid", "_index"], ["A", "u1", 1]], "notes": [["x"], ["y"]]},
+    )
+    error = _bad(path, form_id="eod_spot_task")
+    assert (error.record, error.field) == ("k.xlsx:notes", "_parent_table_name")
+
+
+def test_an_xlsform_is_not_taken_for_an_export(tmp_path: Path) -> None:
+    from landrelease.field.forms import write_form
+
+    error = _bad(write_form("eod_spot_task", tmp_path / "eod_spot_task.xlsx"))
+    assert "XLSForm" in error.message and "not an export" in error.message
+
+
+def test_a_workbook_of_something_else_says_what_is_read(tmp_path: Path) -> None:
+    path = make_workbook(tmp_path / "k.xlsx", {"Sheet": [["name", "age"], ["x", 3]]})
+    error = _bad(path)
+    assert (error.record, error.field) == ("k.xlsx:Sheet", "_uuid")
+    assert "XML values and headers" in error.message
+
+
+def test_truncatedmake_workbook(tmp_path: Path) -> None:
+    data = (SAMPLES / "eod_spot_task.kobo.xlsx").read_bytes()
+    path = tmp_path / "eod.xlsx"
+    path.write_bytes(data[: len(data) // 2])
+    error = _bad(path)
+    assert error.record == "eod.xlsx" and "truncated or damaged" in error.message
 
 
 def test_missing_file(tmp_path: Path) -> None:

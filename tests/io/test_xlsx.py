@@ -11,20 +11,9 @@ import pandas as pd
 import pytest
 import shapely
 
+from fixtures import make_workbook
 from landrelease.domain.errors import InputFileError
 from landrelease.io import read_features, write_features
-
-
-def make_workbook(path: Path, sheets: dict[str, list[list[object]]]) -> Path:
-    """Return `path` after saving a workbook with the given sheets and rows."""
-    workbook = openpyxl.Workbook()
-    workbook.remove(workbook.active)
-    for title, rows in sheets.items():
-        sheet = workbook.create_sheet(title)
-        for row in rows:
-            sheet.append(row)
-    workbook.save(path)
-    return path
 
 
 def test_cells_are_read_as_text_and_dates_as_iso(tmp_path: Path) -> None:

@@ -118,6 +118,8 @@ def test_an_editor_queues_an_export_and_a_second_upload_reports_duplicates(
     # the same submissions from another export format are the same instances
     r = upload(clients["editor"], "nts_survey.odata.json")
     assert r.status_code == 200 and len(r.json()["duplicates"]) == 3
+    r = upload(clients["editor"], "nts_survey.kobo.xlsx")
+    assert r.status_code == 200 and len(r.json()["duplicates"]) == 3
 
 
 def test_only_an_editor_or_above_queues(clients: dict[str, TestClient]) -> None:

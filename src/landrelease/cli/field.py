@@ -56,8 +56,8 @@ def import_(
     path: Annotated[
         Path,
         typer.Argument(
-            help="An export: ODK Central CSV or ZIP (with repeat groups), KoboToolbox CSV, or "
-            "the JSON of their APIs."
+            help="An export: ODK Central CSV or ZIP (with repeat groups), KoboToolbox XLSX "
+            "(with repeat groups) or CSV, or the JSON of their APIs."
         ),
     ],
     form: Annotated[

@@ -251,7 +251,7 @@ def _area_shape(check: _Checker) -> None:
                 "boundary",
                 "the boundary was to be walked point by point, but no boundary point came "
                 "with the submission (a KoboToolbox CSV export carries no repeat groups: "
-                "import its JSON instead)",
+                "import its XLSX or JSON instead)",
             )
             return
         fixes = []

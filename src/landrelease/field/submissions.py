@@ -10,9 +10,14 @@
 - ODK Central's OData JSON (``{"value": [...]}``, as pyodk's ``get_table(expand="*")`` gives
   it): groups as nested objects, geopoints and geoshapes as GeoJSON, repeats inline.
 - KoboToolbox's CSV export with XML values and headers (``;`` or ``,`` separated, groups
-  joined with ``/``). Kobo writes repeats to CSV only as separate sheets of its XLSX export,
-  so a submission read from a Kobo CSV carries no repeat rows; the mapping flags what is then
-  missing. A geopoint is its combined column (rebuilt from ``_<name>_latitude``... when empty).
+  joined with ``/``). Kobo writes no repeats to CSV, so a submission read from a Kobo CSV
+  carries no repeat rows; the mapping flags what is then missing. A geopoint is its combined
+  column (rebuilt from ``_<name>_latitude``... when empty).
+- KoboToolbox's XLSX export with XML values and headers: the first sheet holds the
+  submissions as the CSV does, with an ``_index``; each repeat has a sheet of its own, named
+  after it, whose rows name their parent sheet and row (``_parent_table_name``,
+  ``_parent_index``). A repeat nested in another joins the submission's repeats under its
+  own name. Cells Excel typed (numbers, dates) are read back as ODK text.
 - KoboToolbox's API JSON (``{"count": .., "results": [...]}`` or a bare list): keys carry the
   group path (``grp/name``), repeats are arrays whose entries' keys carry the repeat's path.
 
@@ -78,6 +83,8 @@ def read_submissions(path: str | Path, form_id: str | None = None) -> list[Submi
     if not data.strip():
         raise ValidationError(path.name, None, "the file is empty")
     if data.startswith(b"PK"):
+        if _is_xlsx(data):
+            return _read_kobo_xlsx(data, path.name, form_id)
         return _read_odk_zip(data, path.name, form_id)
     if data.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] in (b"{", b"["):
         return _read_json(data, path.name, form_id)
@@ -101,7 +108,7 @@ def read_submissions(path: str | Path, form_id: str | None = None) -> list[Submi
         path.name,
         None,
         "unknown format: expected an ODK Central export (ZIP, CSV or OData JSON) or a "
-        "KoboToolbox export (CSV with XML values and headers, or API JSON)",
+        "KoboToolbox export (CSV or XLSX with XML values and headers, or API JSON)",
     )
 
 
@@ -281,8 +288,8 @@ def _read_odk_zip(data: bytes, name: str, form_id: str | None) -> list[Submissio
         raise ValidationError(
             name,
             None,
-            "the ZIP holds no CSV file; a spreadsheet (XLSX) export is not read: export CSV "
-            "(ODK Central, KoboToolbox) or JSON (OData, the KoboToolbox API) instead",
+            "the ZIP holds no CSV file and is no XLSX workbook: export CSV (ODK Central, "
+            "KoboToolbox), XLSX (KoboToolbox) or JSON (OData, the KoboToolbox API)",
         )
     if len(mains) != 1:
         raise ValidationError(
@@ -400,6 +407,35 @@ def _kobo_csv_submission(
     header: list[str], row: Row, source: str, form_id: str | None
 ) -> Submission:
     """Return the submission of one row of a KoboToolbox CSV export (without repeat rows)."""
+    return _kobo_table_submission(header, row, {}, source, form_id)
+
+
+def _kobo_table_submission(
+    header: list[str],
+    row: Row,
+    repeats: dict[str, list[Row]],
+    source: str,
+    form_id: str | None,
+) -> Submission:
+    """Return the submission of one row of a Kobo CSV or of the first sheet of its XLSX."""
+    uuid = row.get("_uuid", "").strip()
+    return _submission(
+        _kobo_answers(header, row),
+        repeats,
+        source=source,
+        form_id=form_id,
+        fallback_form=None,
+        instance_id=row.get("meta/instanceID", "").strip() or (f"uuid:{uuid}" if uuid else None),
+        instance_field="meta/instanceID",
+        deprecated_id=row.get("meta/deprecatedID", "").strip(),
+        submitted_by=row.get("_submitted_by", "").strip(),
+        submitted_at=row.get("_submission_time", "").strip(),
+        time_field="_submission_time",
+    )
+
+
+def _kobo_answers(header: list[str], row: Row) -> Row:
+    """Return the answers of a row of a Kobo table by question name, geopoints joined."""
     columns = set(header)
     answers: Row = {}
     for column in header:
@@ -416,20 +452,117 @@ def _kobo_csv_submission(
             )
         if value:
             answers[name] = value
-    uuid = row.get("_uuid", "").strip()
-    return _submission(
-        answers,
-        {},
-        source=source,
-        form_id=form_id,
-        fallback_form=None,
-        instance_id=row.get("meta/instanceID", "").strip() or (f"uuid:{uuid}" if uuid else None),
-        instance_field="meta/instanceID",
-        deprecated_id=row.get("meta/deprecatedID", "").strip(),
-        submitted_by=row.get("_submitted_by", "").strip(),
-        submitted_at=row.get("_submission_time", "").strip(),
-        time_field="_submission_time",
-    )
+    return answers
+
+
+# -- KoboToolbox XLSX -------------------------------------------------------------------------
+
+
+def _is_xlsx(data: bytes) -> bool:
+    """Tell whether ZIP bytes are an Office Open XML workbook."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            return "xl/workbook.xml" in archive.namelist()
+    except zipfile.BadZipFile:
+        return False
+
+
+def _read_kobo_xlsx(data: bytes, name: str, form_id: str | None) -> list[Submission]:
+    """Return the submissions of a KoboToolbox XLSX export, each with its repeat rows."""
+    import openpyxl
+
+    try:
+        book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        sheets = {
+            sheet.title: _sheet_table(sheet, f"{name}:{sheet.title}") for sheet in book.worksheets
+        }
+    except (zipfile.BadZipFile, zlib.error, EOFError, KeyError, OSError) as exc:
+        raise ValidationError(
+            name, None, f"not a readable XLSX workbook (truncated or damaged?): {exc}"
+        ) from None
+    if not sheets:
+        raise ValidationError(name, None, "the workbook has no sheet")
+    main = next(iter(sheets))
+    header, rows = sheets[main]
+    if {"type", "name"} <= set(header) and main.lower() == "survey":
+        raise ValidationError(
+            name, None, "this is an XLSForm (a form), not an export of its submissions"
+        )
+    if "_uuid" not in header and "meta/instanceID" not in header:
+        raise ValidationError(
+            f"{name}:{main}",
+            "_uuid",
+            "not a KoboToolbox export: its first sheet has no _uuid or meta/instanceID column "
+            "(export with XML values and headers)",
+        )
+    # (sheet, its _index) -> the row of the main sheet it belongs to
+    owner: dict[tuple[str, str], int] = {}
+    if rows and len(sheets) > 1 and "_index" not in header:
+        raise ValidationError(
+            f"{name}:{main}", "_index", "the repeat sheets cannot be linked: no _index column"
+        )
+    for n, row in rows:
+        owner[(main, row.get("_index", "").strip())] = n
+    repeats: dict[int, dict[str, list[Row]]] = {}
+    for title, (sheet_header, sheet_rows) in list(sheets.items())[1:]:
+        for column in ("_parent_table_name", "_parent_index"):
+            if column not in sheet_header:
+                raise ValidationError(
+                    f"{name}:{title}", column, f"not a repeat sheet of {main}: no {column} column"
+                )
+        for n, row in sheet_rows:
+            where = f"{name}:{title} row {n}"
+            parent = (row["_parent_table_name"].strip(), row["_parent_index"].strip())
+            if parent not in owner:
+                raise ValidationError(
+                    where,
+                    "_parent_index",
+                    f"row _index {parent[1]!r} of sheet {parent[0]!r} is in the workbook nowhere",
+                )
+            main_row = owner[parent]
+            if "_index" in sheet_header:  # a repeat with repeats of its own
+                owner[(title, row["_index"].strip())] = main_row
+            repeats.setdefault(main_row, {}).setdefault(title, []).append(
+                _kobo_answers(sheet_header, row)
+            )
+    return [
+        _kobo_table_submission(header, row, repeats.get(n, {}), f"{name}:{main} row {n}", form_id)
+        for n, row in rows
+    ]
+
+
+def _sheet_table(sheet: Any, where: str) -> tuple[list[str], list[tuple[int, Row]]]:
+    """Return a sheet's header and its non-blank rows as text, numbered as Excel shows them."""
+    header: list[str] = []
+    rows: list[tuple[int, Row]] = []
+    for n, cells in enumerate(sheet.iter_rows(values_only=True), start=1):
+        if n == 1:
+            header = [_cell_text(c, where, "").strip() for c in cells]
+            continue
+        columns = header + [""] * (len(cells) - len(header))
+        texts = [
+            _cell_text(c, f"{where} row {n}", column)
+            for c, column in zip(cells, columns, strict=False)
+        ]
+        if not any(t.strip() for t in texts):
+            continue
+        texts = (texts + [""] * len(header))[: len(header)]
+        rows.append((n, dict(zip(header, texts, strict=True))))
+    return header, rows
+
+
+def _cell_text(value: Any, where: str, column: str) -> str:
+    """Return a cell as ODK text: Kobo writes text, but a workbook saved again in Excel may
+    hold numbers and dates."""
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        if value.time() == dt.time(0) and value.tzinfo is None:
+            return value.date().isoformat()
+        return value.isoformat()
+    if isinstance(value, dt.date | dt.time):
+        return value.isoformat()
+    return _scalar_text(value, where, column)
 
 
 # -- JSON: ODK Central OData and the KoboToolbox API ------------------------------------------
