@@ -6,6 +6,7 @@ the current one (dashed) and the field-by-field changes, and approves it."""
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -116,9 +117,12 @@ def test_a_validator_reviews_an_edit_on_the_map_and_approves_it(
     assert page.locator("#override").count() == 0  # no flag: no override asked
     page.screenshot(path=str(SCREENSHOT))
 
+    # the queue is listed again slowly: the decision shows as done only once it is
+    page.route("**/api/submissions?state=*", lambda route: (time.sleep(1), route.continue_()))
     page.click("#approve")
     page.wait_for_selector("#decision-message.done")
     assert page.locator(f"#queue-body tr[data-id='{submission_id}']").count() == 0  # decided
+    page.unroute("**/api/submissions?state=*")
     token = served["tokens"]["viewer"]
     doc = httpx.get(
         f"{served['url']}/api/submissions/{submission_id}",

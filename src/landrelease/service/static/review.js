@@ -256,6 +256,10 @@ async function upload(ev) {
     body,
   });
   const doc = await r.json().catch(() => ({}));
+  if (r.ok) {
+    $("upload").reset();
+    await loadQueue(); // once the message shows, the queue lists what was queued
+  }
   const message = $("upload-message");
   message.hidden = false;
   message.className = r.ok ? "done" : "error";
@@ -264,10 +268,6 @@ async function upload(ev) {
       queued: doc.queued.length, flagged: doc.flagged.length, duplicates: doc.duplicates.length,
     })
     : [t("review.refused"), ": ", raw(doc.field ? `${doc.field}: ${doc.detail}` : doc.detail || r.status)]));
-  if (r.ok) {
-    $("upload").reset();
-    await loadQueue();
-  }
 }
 
 // -- the queue -------------------------------------------------------------------------------
@@ -463,9 +463,9 @@ function correction(d, field) {
       return;
     }
     state.doc = doc;
+    await loadQueue(); // the queue first: once the flag shows as fixed, the queue agrees
     renderSubmission();
     drawSubmission(window.map, doc);
-    await loadQueue();
   });
   return form;
 }
@@ -586,11 +586,12 @@ async function decide(id, action, body) {
   }
   state.doc = doc;
   state.message = ["done", [t(action === "approve" ? "review.done.approved" : "review.done.rejected")]];
-  renderSubmission();
   const map = window.map;
   if (typeof map.refreshTiles === "function") map.refreshTiles("hazards"); // an approval wrote areas
   else map.style.sourceCaches.hazards.reload();
+  // the queue first: once the decision shows as done, the queue no longer lists it
   await loadQueue();
+  renderSubmission();
 }
 
 // -- page ------------------------------------------------------------------------------------
