@@ -552,3 +552,19 @@ def test_geoshape_text_survives_odata_geojson(fixes: list[str]) -> None:
     geometry = _through_json(filler.odata_geo("geoshape", text))
     assert geometry["type"] == "Polygon"
     assert geo_text(geometry, "s", "f") == text
+
+
+@pytest.mark.parametrize("kind", ["xlsx", "csv"])
+def test_a_kobo_export_with_labels_for_headers_says_how_to_export(
+    tmp_path: Path, kind: str
+) -> None:
+    # Kobo's export offers labels instead of XML names: no column then names a question
+    header = ["Organisation", "Date of the session", "Girls", "_uuid", "_index"]
+    row = ["SYNTHETIC NGO", "2026-10-20", "4", "abc", "1"]
+    if kind == "xlsx":
+        path = make_workbook(tmp_path / "k.xlsx", {"risk_education": [header, row]})
+    else:
+        path = _kobo_csv(tmp_path / "k.csv", header, row)
+    error = _bad(path, form_id="risk_education")
+    assert str(error.record).startswith(f"k.{kind}")
+    assert "XML values and headers" in error.message

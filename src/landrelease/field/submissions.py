@@ -40,7 +40,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from landrelease.domain.errors import ValidationError
-from landrelease.field.forms import FORM_IDS
+from landrelease.field.forms import FORM_IDS, questions
 from landrelease.field.submission import Submission
 
 # Columns ODK Central adds to its tables besides the form's own fields.
@@ -419,8 +419,17 @@ def _kobo_table_submission(
 ) -> Submission:
     """Return the submission of one row of a Kobo CSV or of the first sheet of its XLSX."""
     uuid = row.get("_uuid", "").strip()
+    answers = _kobo_answers(header, row)
+    form = _form_of(form_id, answers.get("landrelease_form"), None, source)
+    if answers and not set(answers) & (set(questions(form)) - {"landrelease_form"}):
+        raise ValidationError(
+            source,
+            None,
+            f"no column names a question of form {form!r} (headers written as labels?): "
+            "export again with 'XML values and headers'",
+        )
     return _submission(
-        _kobo_answers(header, row),
+        answers,
         repeats,
         source=source,
         form_id=form_id,
