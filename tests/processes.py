@@ -82,13 +82,29 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def wait_for_server(proc: subprocess.Popen[bytes], base: str, log: Path, timeout_s: float) -> None:
+    """Return once the server `proc` answers at `base`; fail with its log (`log`, its stderr)
+    if it exits first or `timeout_s` passes."""
+    import httpx
+
+    deadline = time.monotonic() + timeout_s
+    while True:
+        assert proc.poll() is None, log.read_text()
+        try:
+            if httpx.get(base + "/conformance", timeout=5).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        assert time.monotonic() < deadline, f"the server did not start:\n{log.read_text()}"
+        time.sleep(0.2)
+
+
 @contextlib.contextmanager
 def serving(
     url: str, log: Path, *, workers: int = 2
 ) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     """Run `landrelease serve --db url` in a process group of its own until the block ends;
     yield its base URL and process. The block may SIGKILL the group (`kill_group`)."""
-    import httpx
 
     port = free_port()
     with open(log, "ab") as err:
@@ -100,19 +116,10 @@ def serving(
             start_new_session=True,
         )
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + START_TIMEOUT_S
     try:
-        while True:
-            assert proc.poll() is None, log.read_text()
-            try:
-                # one answer per worker would need more; a worker that is not up yet only
-                # delays a client's first connection, it does not refuse it (SO_REUSEPORT)
-                if httpx.get(base + "/conformance", timeout=5).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, f"the server did not start:\n{log.read_text()}"
-            time.sleep(0.2)
+        # one answer per worker would need more; a worker that is not up yet only delays a
+        # client's first connection, it does not refuse it (SO_REUSEPORT)
+        wait_for_server(proc, base, log, START_TIMEOUT_S)
         yield base, proc
     finally:
         if proc.poll() is None:

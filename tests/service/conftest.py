@@ -9,14 +9,10 @@ from __future__ import annotations
 
 import contextlib
 import os
-import socket
 import subprocess
-import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 from fastapi.testclient import TestClient
 
@@ -25,6 +21,7 @@ from landrelease.demo import build_demo
 from landrelease.registry import Registry
 from landrelease.service.app import create_app
 from landrelease.service.settings import Settings
+from processes import EXE, free_port, wait_for_server
 
 ROLES = ("viewer", "editor", "validator", "admin")
 
@@ -85,31 +82,19 @@ def serving_copy(
     a free port; yield its URL, the copy's location (path or database URL) and the server's
     log (stderr); stop it after."""
     path = backends.copy_registry(demo_db, folder / "demo.gpkg")
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     log = folder / "server.log"
     env = {**os.environ, "LANDRELEASE_LOG_REQUESTS": "true" if log_requests else "false"}
-    exe = str(Path(sys.executable).with_name("landrelease"))
     with open(log, "w") as err:
         proc = subprocess.Popen(
-            [exe, "serve", "--db", str(path), "--port", str(port)],
+            [EXE, "serve", "--db", str(path), "--port", str(port)],
             stdout=subprocess.DEVNULL,
             stderr=err,
             env=env,
         )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
     try:
-        while True:
-            assert proc.poll() is None, log.read_text()
-            try:
-                if httpx.get(url + "/conformance", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, "the server did not start"
-            time.sleep(0.2)
+        wait_for_server(proc, url, log, 60)
         yield url, path, log
     finally:
         proc.terminate()
